@@ -1,0 +1,13 @@
+// Tests are TypeScript compiled by swc (fast, no type check); `tsc --noEmit` is the
+// separate type check that ops/runtests runs first.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  testTimeout: 60000,
+  // Services (MariaDB, Temporal, SMTP) are shared by all test files; running files in
+  // parallel on 2 cores mostly adds contention.
+  maxWorkers: 2,
+};
