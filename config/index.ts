@@ -1,0 +1,164 @@
+// Site configuration: one observatory (hst, jwst, ...) × one use (local, dev, test, ops),
+// read once from the environment into a typed, frozen object. Every value is checked
+// here so that a typo fails at start-up with a message naming the variable, not later
+// as a puzzling connection error.
+import * as path from 'node:path';
+
+export const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'] as const;
+export type Observatory = (typeof OBSERVATORIES)[number];
+
+export const USECASES = ['local', 'dev', 'test', 'ops'] as const;
+export type Usecase = (typeof USECASES)[number];
+
+export interface Config {
+  observatory: Observatory;
+  usecase: Usecase;
+  /** `sqlite:<path>` (embedded default) or `mysql://user:pass@host:port/db`. */
+  databaseUrl: string;
+  temporal: {
+    /** host:port of the Temporal frontend. */
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** Where operators find Temporal UI (linked from the home page). */
+    uiUrl: string;
+  };
+  /** Root of the server's own files: uploads, ingest, deliveries, catalogs, backups. */
+  serverFiles: string;
+  /** The CRDS file cache the server serves from (mappings/<obs>, references/<obs>). */
+  fileCache: string;
+  port: number;
+  /** The URL users reach the server at (mail links, client instructions). */
+  siteUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The repository root: default locations of the embedded site live under `var/`. */
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 65535) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected a port number from 1 to 65535`);
+  }
+  return Number(raw);
+}
+
+function databaseUrl(env: Env, required: boolean): string {
+  const raw = env.CRDS_DATABASE_URL;
+  if (raw === undefined || raw === '') {
+    if (required) {
+      throw new ConfigError('CRDS_DATABASE_URL is missing: a server that is not local needs mysql://user:password@host:port/database');
+    }
+    return `sqlite:${path.join(REPO_ROOT, 'var', 'crds.sqlite')}`;
+  }
+  if (raw.startsWith('sqlite:')) {
+    if (raw.length === 'sqlite:'.length) throw new ConfigError('CRDS_DATABASE_URL=sqlite: names no file: expected sqlite:<path> or sqlite::memory:');
+    return raw;
+  }
+  if (/^(mysql|mariadb):\/\//.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`CRDS_DATABASE_URL=${JSON.stringify(redact(raw))} is not a valid URL`);
+    }
+    if (!url.hostname || url.pathname.length <= 1) {
+      throw new ConfigError(`CRDS_DATABASE_URL=${JSON.stringify(redact(raw))} must name a host and a database: mysql://user:password@host:port/database`);
+    }
+    return raw;
+  }
+  throw new ConfigError(`CRDS_DATABASE_URL=${JSON.stringify(redact(raw))} is not valid: expected sqlite:<path> or mysql://user:password@host:port/database`);
+}
+
+/** Hides a password in a database URL before it goes into a message or a page. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function hostPort(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(raw.trim())) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected host:port, for example localhost:7233`);
+  }
+  return raw.trim();
+}
+
+function absoluteUrl(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected an http(s) URL`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function folder(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw.includes('\0')) throw new ConfigError(`${name} contains a NUL character`);
+  return path.resolve(raw);
+}
+
+/** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const observatory = oneOf(env, 'CRDS_OBSERVATORY', OBSERVATORIES, 'hst');
+  const usecase = oneOf(env, 'CRDS_USECASE', USECASES, 'local');
+  // Only the embedded local site may fall back to SQLite and a local Temporal silently.
+  const shared = usecase !== 'local';
+  if (shared && !env.TEMPORAL_ADDRESS) {
+    throw new ConfigError(`TEMPORAL_ADDRESS is missing: CRDS_USECASE=${usecase} needs the host:port of its Temporal server`);
+  }
+  const listenPort = port(env, 'PORT', 8000);
+  const config: Config = {
+    observatory,
+    usecase,
+    databaseUrl: databaseUrl(env, shared),
+    temporal: {
+      address: hostPort(env, 'TEMPORAL_ADDRESS', 'localhost:7233'),
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.CRDS_TASK_QUEUE || `crds-${observatory}`,
+      uiUrl: absoluteUrl(env, 'TEMPORAL_UI_URL', 'http://localhost:8233'),
+    },
+    serverFiles: folder(env, 'CRDS_SERVER_FILES', path.join(REPO_ROOT, 'var', 'server_files')),
+    fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(REPO_ROOT, 'var', 'file_cache')),
+    port: listenPort,
+    siteUrl: absoluteUrl(env, 'CRDS_SITE_URL', `http://localhost:${listenPort}`),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(value);
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, read on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,11 @@
+// Every schema migration, in the order they apply. Append; never edit one that shipped.
+import type { QueryInterface, Sequelize } from 'sequelize';
+import * as m0001 from './0001-accounts-locks-audit';
+
+export interface Migration {
+  name: string;
+  up(context: { queryInterface: QueryInterface; sequelize: Sequelize }): Promise<void>;
+  down(context: { queryInterface: QueryInterface; sequelize: Sequelize }): Promise<void>;
+}
+
+export const migrations: Migration[] = [{ name: '0001-accounts-locks-audit', ...m0001 }];

@@ -1,0 +1,2 @@
+// The worker's workflow bundle: every workflow type, exported by name.
+export { clearExpiredLocksWorkflow } from './maintenance';
