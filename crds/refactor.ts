@@ -10,7 +10,7 @@ import type { MappingAst, PyCall, PyValue, SelectorName } from './ast';
 import { conditionHeader, conditionHeaderKeys, conditionValue } from './conditioning';
 import { AmbiguousMatchError, CrdsError, MappingFormatError, ValidationError } from './errors';
 import { HeaderExpression, type PyObj } from './expressions';
-import { parseMapping, pyRepr, pyToJs } from './parser';
+import { parseMapping, pyFloatRepr, pyRepr, pyToJs } from './parser';
 import { dictEntries, headerGet, pyEquals, sortSelections, withFreshChecksum, withHeaderField } from './serialize';
 import { reformatDate } from './timestamp';
 
@@ -35,6 +35,11 @@ export interface InsertOptions {
   wildcardExpansions?: WildcardExpansions;
   /** Fake an unparseable/missing USEAFTER as 1900-01-01 00:00:00 (CRDS_ALLOW_BAD_USEAFTER). */
   allowBadUseafter?: boolean;
+  /**
+   * Legal values per parkey from the type's `_ld.tpn` constraints, conditioned (the library's
+   * ReferenceMapping.tpn_valid_values); omitted ⇒ values unchecked (CRDS_ALLOW_BAD_PARKEY_VALUES).
+   */
+  validValues?: Record<string, string[]>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -156,6 +161,7 @@ interface RmapContext {
   mergeOverlaps: boolean;
   commentParkeys: string[]; // upper case
   substitutions: Record<string, Record<string, unknown>>;
+  validValues?: Record<string, string[]>;
 }
 
 function str(value: string): PyValue {
@@ -311,13 +317,13 @@ export class RmapEditor {
 
   /** ReferenceMapping.insert_reference for a reference whose header is already known. */
   insertReference(ref: ReferenceToInsert, options: InsertOptions = {}): void {
-    this.insertHeader(this.refactorHeader(ref.header, options), ref.basename);
+    this.insertHeader(this.refactorHeader(ref.header, options), ref.basename, options.validValues);
   }
 
   /** Selector.insert: add or replace `value` at the path described by a dataset-vocabulary header. */
-  insertHeader(header: Record<string, string>, value: string): void {
+  insertHeader(header: Record<string, string>, value: string, validValues: Record<string, string[]> = {}): void {
     try {
-      insertInto(this.root, header, str(value), this.parkey, this.classes, this.ctx);
+      insertInto(this.root, header, str(value), this.parkey, this.classes, { ...this.ctx, validValues });
     } catch (err) {
       if (err instanceof CrdsError) throw err;
       throw new CrdsError(`Failed inserting '${value}' into rmap '${this.filename}': ${(err as Error).message}`);
@@ -472,7 +478,11 @@ function validateRawKey(node: SelectorNode, key: PyValue, ctx: RmapContext): voi
       `wrong length for parameter list ${pyRepr(tupleOf(node.parameters))} for key ${pyRepr(key)}`,
     );
   }
-  // Valid-value (.tpn) checks are certify's job in this server; only ambiguity is checked here.
+  node.parameters.forEach((name, i) => {
+    const valid = ctx.validValues?.[name];
+    if (ctx.commentParkeys.includes(name) || valid === undefined) return;
+    for (const value of globList(elementStr(items[i]))) validateValue(name, value, valid, ctx);
+  });
   const conditioned = items.map((v) => conditionValue(elementStr(v)));
   for (const e of node.entries) {
     const other = matchLookupKey(node, e.key, ctx);
@@ -485,6 +495,30 @@ function validateRawKey(node: SelectorNode, key: PyValue, ctx: RmapContext): voi
       }
     }
   }
+}
+
+/** Selector._validate_value for rmap update keys (runtime=False): `value` must be legal for `name`. */
+function validateValue(name: string, value: string, valid: string[], ctx: RmapContext): void {
+  if (valid.includes(value) || valid.includes(conditionValue(value))) return;
+  if (valid.length === 0) return; // type-only constraint
+  if (value.startsWith('NOT')) return validateValue(name, value.slice(3).trim(), valid, ctx);
+  if (esotericKey(value) || ['*', 'ANY', 'N/A'].includes(value)) return;
+  if (value.toLowerCase().startsWith('between')) {
+    const [, lo, hi] = value.split(/\s+/);
+    validateValue(name, lo, valid, ctx);
+    validateValue(name, hi, valid, ctx);
+    return;
+  }
+  if (valid.length === 1 && valid[0].includes(':')) {
+    const [min, max] = valid[0].split(':').map(Number);
+    if (min <= Number(value) && Number(value) <= max) return;
+    throw new ValidationError(
+      ` parameter=${pyRepr(str(name))} value =${pyRepr(str(value))} is not in range [${pyFloatRepr(min)} .. ${pyFloatRepr(max)}]`,
+    );
+  }
+  const substitution = ctx.substitutions[name]?.[value];
+  if (typeof substitution === 'string') return validateValue(name, substitution, valid, ctx);
+  throw new ValidationError(` parameter=${pyRepr(str(name))} value=${pyRepr(str(value))} is not in ${pyRepr(tupleOf(valid))}`);
 }
 
 function addItem(node: SelectorNode, key: PyValue, value: SelectorNode | PyValue): void {

@@ -152,9 +152,11 @@ function describeMismatch(ours: Outcome, theirs: Outcome): string {
 describe('rules generation matches the real crds library', () => {
   let oracle: { results: Record<string, Outcome>; seconds: number };
   let expansions: WildcardExpansions;
+  let validValues: Record<string, Record<string, string[]>>;
 
   beforeAll(() => {
     expansions = runOracle<WildcardExpansions>('wildcard_expansions.py', { observatory: 'hst' });
+    validValues = runOracle('valid_values.py', { rmaps: [...hstRmaps, ...jwstRmaps] });
     oracle = runOracle('refactor_rmaps.py', { cases });
   }, 600_000);
 
@@ -183,6 +185,7 @@ describe('rules generation matches the real crds library', () => {
               text: rmapInsertReferences(text, c.rmap, c.inserts, {
                 newName: c.new_name,
                 wildcardExpansions: c.rmap.startsWith('hst') ? expansions : undefined,
+                validValues: validValues[c.rmap],
               }).text,
             };
       } catch (err) {
