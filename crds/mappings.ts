@@ -1,0 +1,649 @@
+// The mapping model (crds-rules.md §1, §3): PipelineContext (.pmap) → InstrumentContext
+// (.imap) → ReferenceMapping (.rmap), loaded lazily through a MappingStore that caches
+// parsed mappings by name and content checksum.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MappingAst, PyDict, PyValue } from './ast';
+import { mappingChecksum } from './checksum';
+import { conditionHeader, conditionHeaderKeys, type HeaderValue } from './conditioning';
+import {
+  ChecksumError,
+  CrdsError,
+  CrdsUnknownInstrumentError,
+  CrdsUnknownReftypeError,
+  ExpressionError,
+  MappingError,
+  MappingFormatError,
+  MappingNotFoundError,
+  MappingSyntaxError,
+  MissingHeaderKeyError,
+} from './errors';
+import { HeaderExpression, type PyObj } from './expressions';
+import { findHook, hstDnrCheck, type Hook } from './hst-hooks';
+import { fitsToParkeys } from './jwst-keywords';
+import { parseMapping, pyStr, pyStrRepr, pyToJs } from './parser';
+import {
+  buildSelector,
+  DEFAULT_SUBSTITUTIONS,
+  Selector,
+  type Choice,
+  type Header,
+  type SelectorContext,
+} from './selectors';
+
+export type MappingKind = 'pmap' | 'imap' | 'rmap';
+export type Mapping = PipelineContext | InstrumentContext | ReferenceMapping;
+export type ChecksumPolicy = boolean | 'warn';
+
+const NA_VALUES = new Set(['N/A', 'TEMP_N/A', 'n/a', 'temp_n/a']);
+// The real library's omit set contains 'temp_n/a' instead of 'temp_omit' (quirk Q10).
+const OMIT_VALUES = new Set(['OMIT', 'TEMP_OMIT', 'omit', 'temp_n/a']);
+export const isNaValue = (v: unknown): boolean => typeof v === 'string' && NA_VALUES.has(v);
+export const isOmitValue = (v: unknown): boolean => typeof v === 'string' && OMIT_VALUES.has(v);
+export const isSpecialValue = (v: unknown): boolean => isNaValue(v) || isOmitValue(v);
+
+/** Observatory-wide parkeys added to every rmap's required parkeys (crds.<obs>.extra_keys). */
+const OBSERVATORY_EXTRA_KEYS: Record<string, readonly string[]> = {
+  jwst: ['META.VISIT.TSOVISIT', 'META.INSTRUMENT.LAMP_STATE'],
+};
+
+const INSTRUMENT_KEYWORDS = [
+  'INSTRUME',
+  'META.INSTRUMENT.NAME',
+  'META_INSTRUMENT_NAME',
+  'INSTRUMENT',
+  'ROMAN.META.INSTRUMENT.NAME',
+  'META.INSTRUMENT.TYPE',
+  'META_INSTRUMENT_TYPE',
+];
+
+/** Raised internally when a type is N/A / omitted for a header (Python Irrelevant/OmitReferenceTypeError). */
+class IrrelevantReferenceType extends Error {}
+class OmitReferenceType extends Error {}
+
+/** Header value through the real library's LowerCaseDict view (§1.3). */
+export function headerView(v: PyValue): unknown {
+  if (v.t === 'str') return v.v.startsWith('(') && v.v.endsWith(')') ? v.v : v.v.toLowerCase();
+  return pyToJs(v);
+}
+
+/** Python dict from a dict literal: last value wins (keys compared as Python would). */
+function dictEntries(d: PyDict): Map<string, { key: PyValue; value: PyValue }> {
+  const out = new Map<string, { key: PyValue; value: PyValue }>();
+  for (const e of d.entries) {
+    const id = pyStr(e.key);
+    const prior = out.get(id);
+    if (prior) prior.value = e.value;
+    else out.set(id, { key: e.key, value: e.value });
+  }
+  return out;
+}
+
+function strList(v: PyValue | undefined): string[] {
+  if (!v) return [];
+  if (v.t === 'tuple' || v.t === 'list') return v.items.map((i) => pyStr(i));
+  return [pyStr(v)];
+}
+
+export interface LoadOptions {
+  ignoreChecksum?: ChecksumPolicy;
+  /** Called with warnings (checksum downgraded to warn, failed relevance expressions). */
+  warn?: (message: string) => void;
+}
+
+abstract class BaseMapping {
+  abstract readonly kind: MappingKind;
+  /** Raw header values as written (Python dict semantics: last duplicate wins). */
+  readonly header: Readonly<Record<string, PyValue>>;
+  readonly name: string;
+
+  constructor(
+    /** The name the mapping was loaded by (a basename, normally). */
+    readonly filename: string,
+    readonly ast: MappingAst,
+    protected readonly store: MappingStore | undefined,
+    requiredKeys: readonly string[],
+  ) {
+    const header: Record<string, PyValue> = {};
+    for (const { key, value } of dictEntries(ast.header).values()) header[pyStr(key)] = value;
+    this.header = header;
+    for (const key of requiredKeys) {
+      if (!(key in header)) throw new MissingHeaderKeyError(`Required header key ${pyStrRepr(key)} is missing.`);
+    }
+    this.name = path.basename(filename);
+  }
+
+  /** Header value through the lower-casing view; `fallback` when absent. */
+  get(key: string, fallback?: unknown): unknown {
+    const v = this.header[key];
+    return v === undefined ? fallback : headerView(v);
+  }
+
+  get observatory(): string {
+    return String(this.get('observatory', ''));
+  }
+  get derivedFrom(): string {
+    return String(this.get('derived_from', ''));
+  }
+  get parkey(): PyValue {
+    return this.header['parkey'];
+  }
+  get comment(): string | undefined {
+    return this.ast.comment;
+  }
+
+  abstract mappingNames(): string[];
+  abstract referenceNames(): string[];
+}
+
+abstract class ContextMapping extends BaseMapping {
+  /** lower-cased selection key → file name or special value, in file order */
+  readonly selections: ReadonlyMap<string, string>;
+  /** the keys as written (HST imaps lower-case, JWST upper-case) */
+  readonly rawSelections: ReadonlyMap<string, string>;
+  private readonly loaded = new Map<string, Mapping>();
+
+  constructor(filename: string, ast: MappingAst, store: MappingStore | undefined, required: readonly string[]) {
+    super(filename, ast, store, required);
+    if (ast.selector.t !== 'dict') {
+      throw new MappingFormatError(`Can't load file ${filename} : the selector of a context mapping must be a dict`);
+    }
+    const sel = new Map<string, string>();
+    const raw = new Map<string, string>();
+    for (const { key, value } of dictEntries(ast.selector).values()) {
+      sel.set(pyStr(key).toLowerCase(), pyStr(value));
+      raw.set(pyStr(key), pyStr(value));
+    }
+    this.selections = sel;
+    this.rawSelections = raw;
+  }
+
+  /** The nested mapping selected by `key` (case-insensitive), loaded on first use. */
+  protected child(key: string): Mapping {
+    const k = key.toLowerCase();
+    let m = this.loaded.get(k);
+    if (!m) {
+      const file = this.selections.get(k)!;
+      if (!this.store) throw new MappingNotFoundError(`No mapping store to load ${pyStrRepr(file)}`);
+      m = this.store.load(file);
+      this.loaded.set(k, m);
+    }
+    return m;
+  }
+
+  /** Keys whose values are mapping files (not N/A / OMIT). */
+  normalKeys(): string[] {
+    return [...this.selections.entries()].filter(([, v]) => !isSpecialValue(v)).map(([k]) => k);
+  }
+
+  mappingNames(): string[] {
+    const names = [this.name];
+    for (const k of this.normalKeys()) names.push(...this.child(k).mappingNames());
+    return names.sort();
+  }
+
+  referenceNames(): string[] {
+    const refs = new Set<string>();
+    for (const k of this.normalKeys()) for (const r of this.child(k).referenceNames()) refs.add(r);
+    return [...refs].sort();
+  }
+}
+
+export class PipelineContext extends ContextMapping {
+  readonly kind = 'pmap' as const;
+  readonly instrumentKey: string;
+
+  constructor(filename: string, ast: MappingAst, store?: MappingStore) {
+    super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory']);
+    const pk = this.parkey;
+    this.instrumentKey = (pk.t === 'tuple' && pk.items.length ? pyStr(pk.items[0]) : pyStr(pk)).toUpperCase();
+  }
+
+  /** The instrument named by a header (§3.3); throws CrdsError when there is none. */
+  getInstrument(header: Readonly<Record<string, HeaderValue>>): string {
+    for (const key of [this.instrumentKey.toUpperCase(), this.instrumentKey.toLowerCase(), ...INSTRUMENT_KEYWORDS]) {
+      if (!(key in header)) continue;
+      const v = String(header[key]);
+      if (v.toUpperCase() !== 'UNDEFINED') return v.toUpperCase();
+    }
+    throw new CrdsError(`Missing '${this.instrumentKey}' keyword in header for determining instrument.`);
+  }
+
+  getImap(instrument: string): InstrumentContext {
+    let key = instrument.toLowerCase();
+    if (key === 'wfii') key = 'wfpc2';
+    const value = this.selections.get(key);
+    if (value === undefined || isSpecialValue(value)) {
+      throw new CrdsUnknownInstrumentError(`Unknown instrument ${pyStrRepr(key)} for context ${pyStrRepr(this.name)}`);
+    }
+    const m = this.child(key);
+    if (!(m instanceof InstrumentContext)) throw new MappingFormatError(`${m.name} is not an instrument mapping`);
+    return m;
+  }
+
+  /** All instrument mappings (loads them). */
+  instruments(): string[] {
+    return this.normalKeys();
+  }
+
+  /** `{instrument: [parkey...]}` like the server's get_required_parkeys. */
+  getRequiredParkeys(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const own = strList(this.parkey);
+    for (const k of this.normalKeys()) out[k] = [...own, ...this.getImap(k).getRequiredParkeys()];
+    return out;
+  }
+
+  /**
+   * Best references like the real get_best_references / hv_best_references: keys
+   * upper-cased, values conditioned, header minimized to the instrument's parkeys, then
+   * each requested type (all types of the imap when none) looked up. Results are keyed by
+   * lower-case type: a file name, "NOT FOUND n/a" or "NOT FOUND <message>"; omitted types absent.
+   * Throws for a header without an instrument or with an unknown instrument.
+   */
+  getBestReferences(header: Readonly<Record<string, HeaderValue>>, reftypes?: readonly string[]): Record<string, string> {
+    const conditioned = conditionHeader(header);
+    const imap = this.getImap(this.getInstrument(conditioned));
+    const minimized = minimizeHeader(
+      this.observatory,
+      conditioned,
+      [...imap.getRequiredParkeys(), this.instrumentKey],
+    );
+    return imap.getBestReferences(minimized, reftypes);
+  }
+}
+
+export class InstrumentContext extends ContextMapping {
+  readonly kind = 'imap' as const;
+  private requiredParkeys?: string[];
+
+  constructor(filename: string, ast: MappingAst, store?: MappingStore) {
+    super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory', 'instrument']);
+  }
+
+  get instrument(): string {
+    return String(this.get('instrument'));
+  }
+
+  /** All type names of this instrument (lower-case), in file order. */
+  filekinds(): string[] {
+    return [...this.selections.keys()];
+  }
+
+  /** The rmap for a type; throws CrdsUnknownReftypeError, or internal N/A / omit signals. */
+  getRmap(filekind: string): ReferenceMapping {
+    const k = filekind.toLowerCase();
+    const v = this.selections.get(k);
+    if (v === undefined) throw new CrdsUnknownReftypeError(`Unknown reference type ${pyStrRepr(k)}`);
+    if (isNaValue(v)) throw new IrrelevantReferenceType(`Type ${pyStrRepr(k)} is N/A for ${pyStrRepr(this.instrument)}`);
+    if (isOmitValue(v)) throw new OmitReferenceType(`Type ${pyStrRepr(k)} is OMITTED for ${pyStrRepr(this.instrument)}`);
+    const m = this.child(k);
+    if (!(m instanceof ReferenceMapping)) throw new MappingFormatError(`${m.name} is not a reference mapping`);
+    return m;
+  }
+
+  /** Sorted union of the parkeys of every rmap (+ REFTYPE and extra_keys), loading them all. */
+  getRequiredParkeys(): string[] {
+    if (!this.requiredParkeys) {
+      const keys = new Set<string>(strList(this.parkey));
+      for (const k of strList(this.header['extra_keys'])) keys.add(k);
+      for (const k of this.normalKeys()) for (const p of this.getRmap(k).getRequiredParkeys()) keys.add(p);
+      this.requiredParkeys = [...keys].sort();
+    }
+    return this.requiredParkeys;
+  }
+
+  /** InstrumentContext.get_best_references over an already conditioned, minimized header. */
+  getBestReferences(header: Header, reftypes?: readonly string[]): Record<string, string> {
+    const include = reftypes && reftypes.length ? reftypes : this.filekinds();
+    const refs: Record<string, string> = {};
+    for (const t of include) {
+      const filekind = t.toLowerCase();
+      let ref: string | null;
+      try {
+        ref = resultString(this.getRmap(filekind).getBestRef(header));
+      } catch (exc) {
+        if (exc instanceof IrrelevantReferenceType) ref = 'NOT FOUND n/a';
+        else if (exc instanceof OmitReferenceType) ref = null;
+        else ref = 'NOT FOUND ' + (exc as Error).message;
+      }
+      if (ref !== null) refs[filekind] = ref;
+    }
+    return refs;
+  }
+}
+
+/** A tuple result (Match-only tie) rendered as the Python repr of the tuple. */
+function resultString(v: Choice | null): string | null {
+  if (v === null || typeof v === 'string') return v;
+  return pyRepr(v);
+}
+
+function pyRepr(v: Choice): string {
+  if (typeof v === 'string') return pyStrRepr(v);
+  if (Array.isArray(v)) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(', ')})`;
+  return `{${Object.entries(v).map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+}
+
+/** Mapping.minimize_header: only the required keys, missing ones 'UNDEFINED'. */
+export function minimizeHeader(
+  observatory: string,
+  header: Readonly<Record<string, string>>,
+  keys: readonly string[],
+): Record<string, string> {
+  const h = observatory === 'jwst' ? fitsToParkeys(header) : header;
+  const out: Record<string, string> = {};
+  for (const key of keys) out[key] = h[key.toLowerCase()] ?? h[key.toUpperCase()] ?? 'UNDEFINED';
+  return out;
+}
+
+export class ReferenceMapping extends BaseMapping {
+  readonly kind = 'rmap' as const;
+  readonly selector: Selector;
+  readonly requiredParkeys: readonly string[];
+  private readonly reffileSwitch: string;
+  private readonly reffileRequired: string;
+  private readonly relevanceExpr: HeaderExpression;
+  private readonly omitExpr: HeaderExpression;
+  private readonly parkeyRelevance = new Map<string, HeaderExpression>();
+  private readonly precondition?: Hook;
+  private readonly fallback?: Hook;
+  private readonly warn: (message: string) => void;
+
+  constructor(filename: string, ast: MappingAst, store?: MappingStore, options: LoadOptions = {}) {
+    // The selector tree is instantiated before the header checks, as in the real library.
+    const rawHeader = new Map<string, PyValue>();
+    for (const { key, value } of dictEntries(ast.header).values()) rawHeader.set(pyStr(key), value);
+    const base = path.basename(filename);
+    let selector: Selector;
+    try {
+      if (ast.selector.t !== 'call') throw new MappingFormatError('the selector of a reference mapping must be a selector call such as Match({...})');
+      const parkey = rawHeader.get('parkey');
+      if (!parkey) throw new CrdsError("'parkey'");
+      const substitutions: SelectorContext['substitutions'] = { ...DEFAULT_SUBSTITUTIONS };
+      const subs = rawHeader.get('substitutions');
+      if (subs?.t === 'dict') {
+        for (const { key, value } of dictEntries(subs).values()) {
+          if (value.t !== 'dict') continue;
+          const table: Record<string, PyValue> = {};
+          for (const e of dictEntries(value).values()) table[pyStr(e.key)] = e.value;
+          substitutions[pyStr(key)] = table;
+        }
+      }
+      const mo = rawHeader.get('merge_overlaps');
+      const mergeOverlaps = mo === undefined ? true : ['TRUE', '1'].includes(String(headerView(mo)).toUpperCase());
+      selector = buildSelector(ast.selector, parkey, { name: base, substitutions, mergeOverlaps });
+    } catch (exc) {
+      if (exc instanceof MappingSyntaxError) throw exc;
+      throw new MappingError(`Can't load file ${filename} : ${(exc as Error).message}`);
+    }
+    super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory', 'instrument', 'filekind']);
+    this.selector = selector;
+    this.warn = options.warn ?? (() => undefined);
+    this.reffileSwitch = String(this.get('reffile_switch', 'NONE')).toUpperCase();
+    this.reffileRequired = String(this.get('reffile_required', 'NONE')).toUpperCase();
+    this.requiredParkeys = this.computeRequiredParkeys();
+    this.relevanceExpr = this.compile(String(this.get('rmap_relevance', 'always')).split('always').join('True'));
+    const omit = this.get('rmap_omit', 'False');
+    this.omitExpr = this.compile(typeof omit === 'string' ? omit : 'False');
+    const relevance = this.header['parkey_relevance'];
+    const exprs: [string, string][] = [];
+    if (relevance?.t === 'dict') {
+      for (const { key, value } of dictEntries(relevance).values()) exprs.push([pyStr(key), pyStr(value)]);
+    }
+    for (const p of strList(this.header['comment_parkeys'])) exprs.push([p.toLowerCase(), 'keep_comments']);
+    for (const [k, src] of exprs) this.parkeyRelevance.set(k.toLowerCase(), this.compile(src));
+    const hooksRaw = this.header['hooks'];
+    const hooks = hooksRaw?.t === 'dict' ? (pyToJs(hooksRaw) as Record<string, string>) : undefined;
+    this.precondition = findHook(this.observatory, this.instrument, this.filekind, 'precondition_header', hooks);
+    this.fallback = findHook(this.observatory, this.instrument, this.filekind, 'fallback_header', hooks);
+  }
+
+  get instrument(): string {
+    return String(this.get('instrument'));
+  }
+  get filekind(): string {
+    return String(this.get('filekind'));
+  }
+
+  private compile(source: string): HeaderExpression {
+    // Dotted parkeys become evaluable names: META.X.Y → META_X_Y.
+    let code = source;
+    for (const p of this.requiredParkeys) if (p.includes('.')) code = code.split(p).join(p.replace(/\./g, '_'));
+    try {
+      return new HeaderExpression(code);
+    } catch (exc) {
+      throw new MappingFormatError(`Can't load file ${pyStrRepr(this.name)} : ${(exc as Error).message}`);
+    }
+  }
+
+  private computeRequiredParkeys(): string[] {
+    const keys: string[] = [];
+    const pk = this.parkey;
+    if (pk.t === 'tuple' || pk.t === 'list') {
+      for (const level of pk.items) {
+        if (level.t === 'tuple' || level.t === 'list') keys.push(...level.items.map((i) => pyStr(i)));
+        else keys.push(pyStr(level));
+      }
+    }
+    if (this.reffileSwitch !== 'NONE') keys.push(this.reffileSwitch);
+    keys.push(...strList(this.header['extra_keys']));
+    keys.push(...(OBSERVATORY_EXTRA_KEYS[this.observatory] ?? []));
+    return keys;
+  }
+
+  getRequiredParkeys(): string[] {
+    return [...this.requiredParkeys];
+  }
+
+  mappingNames(): string[] {
+    return [this.name];
+  }
+
+  referenceNames(): string[] {
+    return this.selector.referenceNames().filter((n) => !isSpecialValue(n));
+  }
+
+  /** Runtime valid values per parameter of the top selector (what validation accepts). */
+  validValues(): Record<string, readonly string[] | '*'> {
+    return this.selector.validValues();
+  }
+
+  /**
+   * One type's result for a conditioned, minimized header: a file name (or tuple repr),
+   * "NOT FOUND n/a", "NOT FOUND <message>", or null when the type is omitted.
+   */
+  getBestRef(header: Header): string | null {
+    try {
+      return resultString(this.lookup(header));
+    } catch (exc) {
+      if (exc instanceof IrrelevantReferenceType) return 'NOT FOUND n/a';
+      if (exc instanceof OmitReferenceType) return null;
+      return 'NOT FOUND ' + (exc as Error).message;
+    }
+  }
+
+  /** rmap lookup (§3.4); throws on failure. */
+  lookup(headerIn: Header): Choice {
+    const exprHeader = conditionHeaderKeys(headerIn as Record<string, PyObj>);
+    this.checkOmit(exprHeader);
+    this.checkRelevance(exprHeader);
+    let header: Header = this.precondition ? this.precondition({ ...headerIn }, this)! : headerIn;
+    header = this.mapIrrelevantParkeysToNa(header);
+    let bestref: Choice;
+    try {
+      bestref = this.selector.choose(header);
+    } catch (exc) {
+      if (this.observatory === 'hst' && hstDnrCheck(header as Record<string, string>)) {
+        throw new IrrelevantReferenceType('Reference type not required for DNR dataset.');
+      }
+      const fb = this.fallback ? this.fallback({ ...headerIn }, this) : null;
+      try {
+        if (!fb) throw exc;
+        const minimized = minimizeHeader(this.observatory, fb, this.requiredParkeys);
+        bestref = this.selector.choose(this.mapIrrelevantParkeysToNa(minimized));
+      } catch (exc2) {
+        if (this.reffileRequired === 'YES' || this.reffileRequired === 'NONE') throw exc2;
+        throw new IrrelevantReferenceType('No match found and reference type is not required.');
+      }
+    }
+    if (isNaValue(bestref)) throw new IrrelevantReferenceType('Rules define this type as Not Applicable for these observation parameters.');
+    if (isOmitValue(bestref)) throw new OmitReferenceType('Rules define this type to be Omitted for these observation parameters.');
+    return bestref;
+  }
+
+  private checkOmit(ns: Record<string, PyObj>): void {
+    let omit: boolean;
+    try {
+      omit = this.omitExpr.test(ns);
+    } catch (exc) {
+      this.warn(`Failed checking OMIT for ${pyStrRepr(this.instrument)} ${pyStrRepr(this.filekind)} with expr ${pyStrRepr(this.omitExpr.source)} : ${(exc as Error).message}`);
+      return;
+    }
+    if (omit) throw new OmitReferenceType('rmap_omit expression indicates this type should be omitted.');
+  }
+
+  private checkRelevance(ns: Record<string, PyObj>): void {
+    let relevant: boolean;
+    try {
+      relevant = this.relevanceExpr.test(ns);
+    } catch (exc) {
+      this.warn(`Failed checking relevance for ${pyStrRepr(this.instrument)} ${pyStrRepr(this.filekind)} with expr ${pyStrRepr(this.relevanceExpr.source)} : ${(exc as Error).message}`);
+      return;
+    }
+    if (!relevant) {
+      throw new IrrelevantReferenceType('Rmap does not apply to the given parameter set based on rmap_relevance expression.');
+    }
+  }
+
+  /** parkey_relevance: parkeys whose expression is False become 'N/A'. Errors propagate. */
+  private mapIrrelevantParkeysToNa(header: Header, keepComments = false): Header {
+    if (this.parkeyRelevance.size === 0) return header;
+    const ns: Record<string, PyObj> = { ...header };
+    for (const k of this.requiredParkeys) if (!(k in ns) || ns[k] === 'UNDEFINED' || ns[k] === null) ns[k] = 'UNDEFINED';
+    const exprNs = conditionHeaderKeys(ns);
+    exprNs['keep_comments'] = keepComments;
+    const out: Record<string, string> = { ...header };
+    for (const parkey of this.requiredParkeys) {
+      const expr = this.parkeyRelevance.get(parkey.toLowerCase());
+      if (expr && !expr.test(exprNs)) out[parkey] = 'N/A';
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading and caching
+
+/** The class for a mapping name, or undefined when only its header can tell. */
+export function mappingKindOfName(name: string): MappingKind | undefined {
+  const ext = path.extname(name).slice(1);
+  return ext === 'pmap' || ext === 'imap' || ext === 'rmap' ? ext : undefined;
+}
+
+/** Build a mapping object from text (parse, instantiate, verify checksum per policy). */
+export function mappingFromText(text: string, filename: string, store?: MappingStore, options: LoadOptions = {}): Mapping {
+  const base = path.basename(filename);
+  const ast = parseMapping(text, base);
+  let kind = mappingKindOfName(base);
+  if (!kind) {
+    const h = new Map([...dictEntries(ast.header).values()].map((e) => [pyStr(e.key), e.value] as const));
+    const m = h.get('mapping');
+    const t = m ? String(headerView(m)) : '';
+    kind = t === 'pipeline' ? 'pmap' : t === 'instrument' ? 'imap' : t === 'reference' ? 'rmap' : undefined;
+    if (!kind) throw new MappingFormatError(`Unknown mapping type for ${pyStrRepr(filename)}`);
+  }
+  const mapping =
+    kind === 'pmap'
+      ? new PipelineContext(filename, ast, store)
+      : kind === 'imap'
+        ? new InstrumentContext(filename, ast, store)
+        : new ReferenceMapping(filename, ast, store, options);
+  const policy = options.ignoreChecksum ?? false;
+  if (policy !== true) {
+    try {
+      const recorded = mapping.header['sha1sum'];
+      if (recorded === undefined) throw new ChecksumError(`sha1sum is missing in ${pyStrRepr(base)}`);
+      if (mappingChecksum(text) !== pyStr(recorded)) throw new ChecksumError(`sha1sum mismatch in ${pyStrRepr(base)}`);
+    } catch (exc) {
+      if (policy === 'warn') options.warn?.(`Checksum error : ${(exc as Error).message}`);
+      else throw exc;
+    }
+  }
+  return mapping;
+}
+
+interface CacheEntry {
+  mapping: Mapping;
+  mtimeMs: number;
+  size: number;
+}
+
+/**
+ * One per mappings folder. `mappingsDir` holds either <obs>/ subfolders (like
+ * crds-cache/mappings) or the mapping files themselves. Parsed mappings are cached by
+ * name + content checksum; a file changed on disk is re-read.
+ */
+export class MappingStore {
+  readonly ignoreChecksum: ChecksumPolicy;
+  readonly warnings: string[] = [];
+  private readonly byPath = new Map<string, CacheEntry>();
+  private readonly byContent = new Map<string, Mapping>();
+
+  constructor(
+    readonly mappingsDir: string,
+    options: { ignoreChecksum?: ChecksumPolicy } = {},
+  ) {
+    this.ignoreChecksum = options.ignoreChecksum ?? false;
+  }
+
+  /** The path of a mapping name (basename or path); throws MappingNotFoundError. */
+  locate(name: string): string {
+    if (name.includes('/') || name.includes(path.sep)) {
+      if (fs.existsSync(name)) return name;
+      throw new MappingNotFoundError(`Mapping file ${pyStrRepr(name)} not found`);
+    }
+    const flat = path.join(this.mappingsDir, name);
+    if (fs.existsSync(flat)) return flat;
+    const obs = name.split(/[_.]/)[0].toLowerCase();
+    const nested = path.join(this.mappingsDir, obs, name);
+    if (fs.existsSync(nested)) return nested;
+    throw new MappingNotFoundError(`Mapping ${pyStrRepr(name)} not found in ${pyStrRepr(this.mappingsDir)}`);
+  }
+
+  load(name: string): Mapping {
+    const file = this.locate(name);
+    const stat = fs.statSync(file);
+    const hit = this.byPath.get(file);
+    if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.mapping;
+    const text = fs.readFileSync(file, 'utf8');
+    const contentKey = path.basename(file) + ':' + mappingChecksum(text);
+    let mapping = this.byContent.get(contentKey);
+    if (!mapping) {
+      mapping = mappingFromText(text, path.basename(file), this, {
+        ignoreChecksum: this.ignoreChecksum,
+        warn: (m) => this.warnings.push(m),
+      });
+      // Only verified (or deliberately unverified) content is cached by checksum.
+      this.byContent.set(contentKey, mapping);
+    }
+    this.byPath.set(file, { mapping, mtimeMs: stat.mtimeMs, size: stat.size });
+    return mapping;
+  }
+
+  loadContext(name: string): PipelineContext {
+    const m = this.load(name);
+    if (!(m instanceof PipelineContext)) throw new MappingFormatError(`${pyStrRepr(name)} is not a pipeline context (.pmap)`);
+    return m;
+  }
+
+  /** Drop every cached mapping. */
+  clear(): void {
+    this.byPath.clear();
+    this.byContent.clear();
+  }
+}
+
+/** Raised by callers that need to distinguish expression failures. */
+export { ExpressionError };

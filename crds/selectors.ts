@@ -1,0 +1,777 @@
+// Selector tree of a reference mapping (crds-rules.md §1.4–1.6, §3.5–3.7), after
+// crds.core.selectors: Match, UseAfter, VersionAfter, SelectVersion, ClosestTime,
+// GeometricallyNearest, Bracket. Built once from the AST at load; lookups use precompiled
+// matchers and, for Match, an index on the most selective parameter.
+
+import type { PyCall, PyValue, SelectorName } from './ast';
+import { conditionValue } from './conditioning';
+import {
+  AmbiguousMatchError,
+  CrdsError,
+  CrdsLookupError,
+  InvalidDatetimeError,
+  MappingFormatError,
+  MatchingError,
+  UseAfterError,
+  ValidationError,
+  VersionAfterError,
+} from './errors';
+import { esotericKey, globList, matcher, pyCompare, type Matcher } from './matchers';
+import { pyFloatRepr, pyRepr, pyStr, pyStrRepr, pyToJs } from './parser';
+import { pyFloat, pySplit, reformatDate } from './timestamp';
+
+/** A header as selectors see it: conditioned string values keyed by parkey. */
+export type Header = Readonly<Record<string, string>>;
+
+/** A terminal value of the tree: normally a reference basename, 'N/A' or 'OMIT'. */
+export type Terminal = string | Terminal[] | { [key: string]: Terminal };
+
+/** What a lookup returns: a terminal, or a tuple of them (equal-weight Match-only ties, Bracket). */
+export type Choice = Terminal;
+
+/** Load-time settings of an rmap that selectors need. */
+export interface SelectorContext {
+  /** rmap name, for messages */
+  name: string;
+  /** header `substitutions` merged over the defaults */
+  substitutions: Record<string, Record<string, PyValue>>;
+  mergeOverlaps: boolean;
+}
+
+export const DEFAULT_SUBSTITUTIONS: Record<string, Record<string, PyValue>> = {
+  'META.SUBARRAY.NAME': { GENERIC: { t: 'str', v: 'N/A' } },
+  SUBARRAY: { GENERIC: { t: 'str', v: 'N/A' } },
+};
+
+/** One entry of a selector: the raw key as written, and the nested selector or terminal. */
+export interface RawEntry {
+  key: PyValue;
+  value: Selector | Terminal;
+}
+
+/** Python dict identity of a key: 1 == 1.0 == True, tuples element-wise. */
+export function pyKeyId(v: PyValue): string {
+  switch (v.t) {
+    case 'str':
+      return 's' + v.v;
+    case 'int':
+    case 'float':
+      return 'n' + String(v.v === 0 ? 0 : v.v);
+    case 'bool':
+      return 'n' + (v.v ? 1 : 0);
+    case 'none':
+      return 'N';
+    case 'tuple':
+      return '(' + v.items.map(pyKeyId).join('\u0000') + ')';
+    default:
+      return 'x' + pyStr(v);
+  }
+}
+
+export function pyTupleRepr(items: readonly string[]): string {
+  return items.length === 1 ? `(${pyStrRepr(items[0])},)` : `(${items.map(pyStrRepr).join(', ')})`;
+}
+
+function listRepr(items: readonly string[]): string {
+  return `[${items.map(pyStrRepr).join(', ')}]`;
+}
+
+function isSelector(v: unknown): v is Selector {
+  return v instanceof Selector;
+}
+
+function shortTypeName(v: unknown): string {
+  if (typeof v === 'string') return 'str';
+  if (Array.isArray(v)) return 'tuple';
+  return 'dict';
+}
+
+export abstract class Selector {
+  abstract readonly kind: SelectorName;
+
+  constructor(
+    readonly parameters: readonly string[],
+    /** Entries as written (after Python dict de-duplication), for serialization and diffs. */
+    readonly rawEntries: readonly RawEntry[],
+    protected readonly ctx: SelectorContext,
+  ) {}
+
+  abstract choose(header: Header): Choice;
+
+  /** Terminal values (strings) selected anywhere below this selector, sorted, unique. */
+  referenceNames(): string[] {
+    const out = new Set<string>();
+    const addTerminal = (t: Terminal): void => {
+      if (typeof t === 'string') out.add(t);
+      else if (Array.isArray(t)) t.forEach(addTerminal);
+      else Object.values(t).forEach(addTerminal);
+    };
+    for (const e of this.rawEntries) {
+      if (isSelector(e.value)) e.value.referenceNames().forEach((n) => out.add(n));
+      else addTerminal(e.value);
+    }
+    return [...out].sort(pyCompare);
+  }
+
+  /** Python-side `Selector.merge`: only date-like selectors merge. */
+  merge(_other: Selector | Terminal): Selector {
+    throw new AmbiguousMatchError(
+      `More than one match was found at the same weight and ${this.kind} does not support merging.`,
+    );
+  }
+
+  /** The per-parameter values the runtime validation accepts (selector `_parkey_map`). */
+  validValues(): Record<string, readonly string[] | '*'> {
+    return {};
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Match
+
+interface MatchRow {
+  /** conditioned key, one element per parameter */
+  key: string[];
+  matchers: Matcher[];
+  choice: Selector | Terminal;
+}
+
+interface ParamCheck {
+  name: string;
+  /** sorted valid values (Python repr'd in messages); empty = unchecked */
+  list: string[];
+  set: Set<string>;
+  permissive: boolean; // contains *, ANY or N/A
+  hasNa: boolean;
+}
+
+export class MatchSelector extends Selector {
+  readonly kind = 'Match' as const;
+  readonly rows: readonly MatchRow[];
+  private readonly checks: ParamCheck[];
+  /** Index on the most selective parameter: exact value → row numbers; other rows always checked. */
+  private readonly indexParam: number;
+  private readonly index?: Map<string, number[]>;
+  private readonly unindexed: number[] = [];
+  private readonly merged = new Map<string, Selector>();
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
+    super(parameters, rawEntries, ctx);
+    // 1. substitutions on raw keys (Python dict: a substituted key replaces the old one).
+    const selections = new Map<string, { key: PyValue; value: Selector | Terminal }>();
+    for (const e of rawEntries) selections.set(pyKeyId(e.key), { key: e.key, value: e.value });
+    for (const [which, param] of parameters.entries()) {
+      const table = ctx.substitutions[param];
+      if (!table) continue;
+      for (const id of [...selections.keys()]) {
+        const entry = selections.get(id);
+        if (!entry) continue;
+        const old = entry.key.t === 'tuple' ? entry.key.items[which] : entry.key;
+        if (!old || old.t !== 'str' || !Object.prototype.hasOwnProperty.call(table, old.v)) continue;
+        let replacement = table[old.v];
+        if (replacement.t === 'list') replacement = { t: 'tuple', items: replacement.items };
+        let newKey: PyValue;
+        if (entry.key.t === 'tuple') {
+          const items = entry.key.items.slice();
+          items[which] = replacement;
+          newKey = { t: 'tuple', items };
+        } else {
+          newKey = replacement;
+        }
+        selections.delete(id);
+        selections.set(pyKeyId(newKey), { key: newKey, value: entry.value });
+      }
+    }
+    // 2. conditioning, duplicate check, sort.
+    const rows: MatchRow[] = [];
+    const seen = new Set<string>();
+    for (const { key, value } of selections.values()) {
+      const cond = conditionMatchKey(key);
+      const id = cond.join('\u0000');
+      if (seen.has(id)) {
+        throw new MappingFormatError(`Key ${pyTupleRepr(cond)} appears more than once `);
+      }
+      seen.add(id);
+      rows.push({ key: cond, matchers: [], choice: value });
+    }
+    rows.sort((a, b) => compareTuples(a.key, b.key));
+    // 3. runtime valid values (`get_parkey_map`), which also checks key lengths.
+    this.checks = parameters.map((name) => ({ name, list: [], set: new Set(), permissive: false, hasNa: false }));
+    for (const [i, check] of this.checks.entries()) {
+      const values = new Set<string>();
+      let unchecked = false;
+      for (const row of rows) {
+        if (row.key.length !== parameters.length) {
+          throw new ValidationError(
+            `Match key=${pyTupleRepr(row.key)} is wrong length for parameters ${pyTupleRepr(parameters as string[])}`,
+          );
+        }
+        if (esotericKey(row.key[i])) {
+          unchecked = true;
+          break;
+        }
+        for (const v of globList(row.key[i])) values.add(v);
+      }
+      if (!unchecked) check.list = [...values].sort(pyCompare);
+      check.set = new Set(check.list);
+      check.permissive = check.set.has('*') || check.set.has('ANY') || check.set.has('N/A');
+      check.hasNa = check.set.has('N/A');
+    }
+    for (const row of rows) {
+      try {
+        row.matchers = row.key.map(matcher);
+      } catch (exc) {
+        throw new MappingFormatError(`Invalid match key ${pyTupleRepr(row.key)}: ${(exc as Error).message}`);
+      }
+    }
+    this.rows = rows;
+    // 4. index the parameter with the most distinct exact values (speeds big HST rmaps).
+    let best = -1;
+    let bestCount = 1;
+    for (let i = 0; i < parameters.length; i++) {
+      const distinct = new Set(rows.filter((r) => r.matchers[i].kind === 'exact').map((r) => r.matchers[i].key));
+      if (distinct.size > bestCount) {
+        best = i;
+        bestCount = distinct.size;
+      }
+    }
+    this.indexParam = best;
+    if (best >= 0 && rows.length > 8) {
+      this.index = new Map();
+      rows.forEach((r, n) => {
+        const m = r.matchers[best];
+        if (m.kind === 'exact') {
+          const list = this.index!.get(m.key);
+          if (list) list.push(n);
+          else this.index!.set(m.key, [n]);
+        } else {
+          this.unindexed.push(n);
+        }
+      });
+    }
+  }
+
+  override validValues(): Record<string, readonly string[]> {
+    const out: Record<string, readonly string[]> = {};
+    for (const c of this.checks) out[c.name] = c.list;
+    return out;
+  }
+
+  private validate(check: ParamCheck, value: string): void {
+    validateValue(check.name, value, check.list, check.set, check.permissive, this.ctx);
+  }
+
+  /** Rows that can match `header`, in sorted order (the index skips rows with another exact value). */
+  private candidates(header: Header): number[] | undefined {
+    if (!this.index) return undefined;
+    const v = header[this.parameters[this.indexParam]] ?? 'UNDEFINED';
+    if (v === '*' || v === 'N/A') return undefined;
+    const exact = this.index.get(v);
+    if (!exact) return this.unindexed;
+    if (this.unindexed.length === 0) return exact;
+    return [...exact, ...this.unindexed].sort((a, b) => a - b);
+  }
+
+  choose(header: Header): Choice {
+    // _check_defined
+    for (const c of this.checks) {
+      if (!(c.name in header) && !c.hasNa) {
+        throw new ValidationError(`Match required lookup parameter ${pyStrRepr(c.name)} is undefined.`);
+      }
+    }
+    // _validate_header
+    for (const c of this.checks) this.validate(c, header[c.name] ?? 'UNDEFINED');
+    // _winnow and _rank_candidates
+    const values = this.parameters.map((p) => header[p] ?? 'UNDEFINED');
+    const groups = new Map<number, number[]>();
+    const consider = (n: number): void => {
+      const row = this.rows[n];
+      let weight = 0;
+      for (let i = 0; i < values.length; i++) {
+        const s = row.matchers[i].match(values[i]);
+        if (s === -1) return;
+        weight -= s;
+      }
+      const g = groups.get(weight);
+      if (g) g.push(n);
+      else groups.set(weight, [n]);
+    };
+    const cands = this.candidates(header);
+    if (cands) for (const n of cands) consider(n);
+    else for (let n = 0; n < this.rows.length; n++) consider(n);
+    const weights = [...groups.keys()].sort((a, b) => a - b);
+    for (const w of weights) {
+      const members = groups.get(w)!;
+      let selection: Selector | Terminal;
+      if (members.length > 1) {
+        if (!this.ctx.mergeOverlaps) throw new AmbiguousMatchError('More than one match clause matched.');
+        const choices = members.map((n) => this.rows[n].choice);
+        if (isSelector(choices[0])) {
+          const id = members.join(',');
+          let merged = this.merged.get(id);
+          if (!merged) {
+            merged = choices[0];
+            for (const other of choices.slice(1)) merged = merged.merge(other);
+            this.merged.set(id, merged);
+          }
+          selection = merged;
+        } else {
+          if (choices.some(isSelector)) throw new CrdsError('Equal weight match mixes terminals and selectors.');
+          selection = choices as Terminal[];
+        }
+      } else {
+        selection = this.rows[members[0]].choice;
+      }
+      if (!isSelector(selection)) return selection;
+      try {
+        return selection.choose(header);
+      } catch (exc) {
+        if (exc instanceof CrdsLookupError) continue;
+        throw exc;
+      }
+    }
+    throw new MatchingError('No match found.');
+  }
+}
+
+/** MatchSelector.condition_key: raw key → tuple of conditioned strings. */
+export function conditionMatchKey(key: PyValue): string[] {
+  const items = key.t === 'tuple' ? key.items : [key];
+  return items.map(conditionKeyElement);
+}
+
+function conditionKeyElement(elem: PyValue): string {
+  if (elem.t === 'str') {
+    const s = elem.v;
+    if ((s.startsWith('{') && s.endsWith('}')) || (s.startsWith('(') && s.endsWith(')'))) return s;
+    if (s.includes('|')) return globList(s).map(conditionValue).join('|');
+    return conditionValue(globList(s).join('|'));
+  }
+  if (elem.t === 'tuple' || elem.t === 'list') return elem.items.map((v) => conditionValue(pyStr(v))).join('|');
+  return conditionValue(pyStr(elem));
+}
+
+function compareTuples(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** Selector._validate_value in runtime mode (crds-rules.md §3.5 step 2). */
+function validateValue(
+  name: string,
+  value: string,
+  list: readonly string[],
+  set: ReadonlySet<string>,
+  permissive: boolean,
+  ctx: SelectorContext,
+): void {
+  if (set.has(value) || set.has(conditionValue(value))) return;
+  if (permissive) return;
+  if (list.length === 0) return;
+  if (value.startsWith('NOT')) {
+    validateValue(name, value.slice(3).trim(), list, set, permissive, ctx);
+    return;
+  }
+  if (esotericKey(value) || value === '*' || value === 'ANY' || value === 'N/A') return;
+  if (value.toLowerCase().startsWith('between')) {
+    const parts = pySplit(value);
+    if (parts.length < 3) throw new CrdsError(`not enough values to unpack (expected 3, got ${parts.length})`);
+    if (parts.length > 3) throw new CrdsError('too many values to unpack (expected 3)');
+    validateValue(name, parts[1], list, set, permissive, ctx);
+    validateValue(name, parts[2], list, set, permissive, ctx);
+    return;
+  }
+  if (list.length === 1 && list[0].includes(':')) {
+    const limits = list[0].split(':');
+    if (limits.length !== 2) throw new CrdsError(`too many values to unpack (expected 2)`);
+    const [lo, hi] = limits.map(pyFloat);
+    const v = pyFloat(value);
+    if (lo <= v && v <= hi) return;
+    throw new ValidationError(
+      ` parameter=${pyStrRepr(name)} value =${pyStrRepr(value)} is not in range [${pyFloatRepr(lo)} .. ${pyFloatRepr(hi)}]`,
+    );
+  }
+  const subs = ctx.substitutions[name];
+  if (subs && Object.prototype.hasOwnProperty.call(subs, value)) {
+    const replacement = subs[value];
+    if (replacement.t === 'str') {
+      validateValue(name, replacement.v, list, set, permissive, ctx);
+      return;
+    }
+  }
+  throw new ValidationError(` parameter=${pyStrRepr(name)} value=${pyStrRepr(value)} is not in ${listRepr(list)}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// UseAfter and its relatives
+
+interface DatedEntry {
+  key: string;
+  choice: Selector | Terminal;
+}
+
+function parametersRepr(parameters: readonly string[]): string {
+  return pyTupleRepr(parameters as string[]);
+}
+
+/** Selector._validate_datetime: reformat or ValidationError naming the parameters. */
+function validateDatetime(kind: string, parameters: readonly string[], value: string): string {
+  try {
+    return reformatDate(value);
+  } catch (exc) {
+    throw new ValidationError(
+      `${kind} Invalid date/time format for ${parametersRepr(parameters)} value = ${pyStrRepr(value)} exception is ${pyStrRepr((exc as Error).message)}`,
+    );
+  }
+}
+
+function checkDefinedDateParams(kind: string, parameters: readonly string[], header: Header): void {
+  for (const p of parameters) {
+    if (!(p in header)) throw new ValidationError(`${kind} required lookup parameter ${pyStrRepr(p)} is undefined.`);
+  }
+}
+
+/** UseAfter._raw_date: the parameter values joined by single spaces. */
+function rawDate(parameters: readonly string[], header: Header): string {
+  let date = '';
+  for (const p of parameters) {
+    const v = header[p].trim();
+    if (v === 'UNDEFINED') throw new InvalidDatetimeError(`UseAfter parameter ${pyStrRepr(p)} is UNDEFINED.`);
+    date += v + ' ';
+  }
+  return date.trim();
+}
+
+/** The nested lookup of a single-selection selector (Selector.choose's loop for one selection). */
+function chooseNested(choice: Selector | Terminal, header: Header): Choice {
+  if (!isSelector(choice)) return choice;
+  try {
+    return choice.choose(header);
+  } catch (exc) {
+    if (exc instanceof CrdsLookupError) {
+      throw new CrdsLookupError(`All lookup attempts failed. last exception: ${exc.message}`);
+    }
+    throw exc;
+  }
+}
+
+export class UseAfterSelector extends Selector {
+  readonly kind: SelectorName = 'UseAfter';
+  /** entries sorted by key (textual comparison, as the real library) */
+  readonly entries: readonly DatedEntry[];
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext, merged?: DatedEntry[]) {
+    super(parameters, rawEntries, ctx);
+    if (merged) {
+      this.entries = merged;
+    } else {
+      const byKey = new Map<string, DatedEntry>();
+      for (const e of rawEntries) byKey.set(pyKeyId(e.key), { key: pyStr(e.key), choice: e.value });
+      this.entries = [...byKey.values()].sort((a, b) => pyCompare(a.key, b.key));
+    }
+  }
+
+  override validValues(): Record<string, '*'> {
+    const out: Record<string, '*'> = {};
+    for (const p of this.parameters) out[p] = '*';
+    return out;
+  }
+
+  /** Greatest entry with key <= date. */
+  protected search(date: string): DatedEntry {
+    const e = this.entries;
+    let lo = 0;
+    let hi = e.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (date >= e[mid].key) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (found < 0) throw new UseAfterError(`No selection <= ${pyStrRepr(date)}`);
+    return e[found];
+  }
+
+  choose(header: Header): Choice {
+    checkDefinedDateParams(this.kind, this.parameters, header);
+    const date = validateDatetime(this.kind, this.parameters, rawDate(this.parameters, header));
+    return chooseNested(this.search(date).choice, header);
+  }
+
+  /** Union of two date lists; on equal dates the greater file name wins. */
+  override merge(other: Selector | Terminal): Selector {
+    if (!(other instanceof UseAfterSelector)) {
+      throw new CrdsError(`'${shortTypeName(other)}' object has no attribute '_selections'`);
+    }
+    const out: DatedEntry[] = [];
+    const a = this.entries;
+    const b = other.entries;
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i].key < b[j].key) out.push(a[i++]);
+      else if (b[j].key < a[i].key) out.push(b[j++]);
+      else {
+        const own = a[i++];
+        const oth = b[j++];
+        out.push(String(own.choice) >= String(oth.choice) ? own : oth);
+      }
+    }
+    while (i < a.length) out.push(a[i++]);
+    while (j < b.length) out.push(b[j++]);
+    return this.clone(out);
+  }
+
+  protected clone(entries: DatedEntry[]): Selector {
+    return new UseAfterSelector(this.parameters, [], this.ctx, entries);
+  }
+}
+
+const VERSION_RE = /^(\d{1,8}(\.\d{1,8}(\.\d{1,8})?)?)[a-zA-Z0-9_+\-.]{0,128}$/;
+
+function versionKey(version: string): number[] {
+  const m = VERSION_RE.exec(version);
+  if (!m) throw new ValidationError(`Invalid version string ${pyStrRepr(version)}`);
+  const parts = m[1].split('.').slice(0, 3).map(Number);
+  while (parts.length < 3) parts.push(0);
+  return parts;
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+export class VersionAfterSelector extends UseAfterSelector {
+  override readonly kind: SelectorName = 'VersionAfter';
+  private readonly versions: { v: number[]; choice: Selector | Terminal }[];
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext, merged?: DatedEntry[]) {
+    super(parameters, rawEntries, ctx, merged);
+    this.versions = this.entries
+      .map((e) => ({ v: versionKey(e.key), choice: e.choice }))
+      .sort((a, b) => compareVersions(a.v, b.v));
+  }
+
+  override choose(header: Header): Choice {
+    checkDefinedDateParams(this.kind, this.parameters, header);
+    const joined = globList(this.parameters.map((p) => header[p]).join('.')).join('|');
+    const version = versionKey(joined);
+    let found = -1;
+    for (let i = 0; i < this.versions.length; i++) if (compareVersions(this.versions[i].v, version) <= 0) found = i;
+    if (found < 0) throw new VersionAfterError(`No selection <= (${version.join(', ')})`);
+    return chooseNested(this.versions[found].choice, header);
+  }
+
+  protected override clone(entries: DatedEntry[]): Selector {
+    return new VersionAfterSelector(this.parameters, [], this.ctx, entries);
+  }
+}
+
+export class ClosestTimeSelector extends UseAfterSelector {
+  override readonly kind: SelectorName = 'ClosestTime';
+
+  override choose(header: Header): Choice {
+    checkDefinedDateParams(this.kind, this.parameters, header);
+    const date = validateDatetime(this.kind, this.parameters, rawDate(this.parameters, header));
+    const t = Date.parse(date.replace(' ', 'T') + 'Z');
+    let best = -1;
+    let bestDiff = Infinity;
+    this.entries.forEach((e, i) => {
+      // numpy float32 array of |Δt| seconds; argmin takes the first minimum.
+      const diff = Math.fround(Math.abs(Date.parse(reformatDate(e.key).replace(' ', 'T') + 'Z') - t) / 1000);
+      if (diff < bestDiff) {
+        bestDiff = diff;
+        best = i;
+      }
+    });
+    if (best < 0) throw new CrdsError('attempt to get argmin of an empty sequence');
+    return chooseNested(this.entries[best].choice, header);
+  }
+
+  protected override clone(entries: DatedEntry[]): Selector {
+    return new ClosestTimeSelector(this.parameters, [], this.ctx, entries);
+  }
+}
+
+function validateNumber(kind: string, name: string, value: string): number {
+  try {
+    return pyFloat(value);
+  } catch {
+    throw new ValidationError(`${kind} Invalid number for ${pyStrRepr(name)} value = ${pyStrRepr(value)}`);
+  }
+}
+
+interface NumericEntry {
+  key: number;
+  choice: Selector | Terminal;
+}
+
+export class GeometricallyNearestSelector extends Selector {
+  readonly kind = 'GeometricallyNearest' as const;
+  private readonly entries: NumericEntry[];
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
+    super(parameters, rawEntries, ctx);
+    const byKey = new Map<string, { key: string; choice: Selector | Terminal }>();
+    for (const e of rawEntries) byKey.set(pyKeyId(e.key), { key: conditionValue(pyStr(e.key)), choice: e.value });
+    this.entries = [...byKey.values()]
+      .sort((a, b) => pyCompare(a.key, b.key))
+      .map((e) => ({ key: Math.fround(pyFloat(e.key)), choice: e.choice }));
+  }
+
+  choose(header: Header): Choice {
+    const name = this.parameters[0];
+    if (!(name in header)) throw new ValidationError(`GeometricallyNearest required lookup parameter ${pyStrRepr(name)} is undefined.`);
+    const value = validateNumber(this.kind, name, header[name]);
+    let best = -1;
+    let bestDiff = Infinity;
+    this.entries.forEach((e, i) => {
+      const diff = Math.abs(e.key - value);
+      if (diff < bestDiff) {
+        bestDiff = diff;
+        best = i;
+      }
+    });
+    if (best < 0) throw new CrdsError('attempt to get argmin of an empty sequence');
+    return chooseNested(this.entries[best].choice, header);
+  }
+}
+
+export class BracketSelector extends Selector {
+  readonly kind = 'Bracket' as const;
+  private readonly entries: NumericEntry[];
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
+    super(parameters, rawEntries, ctx);
+    const byKey = new Map<string, NumericEntry>();
+    for (const e of rawEntries) {
+      const k = e.key.t === 'int' || e.key.t === 'float' ? e.key.v : pyFloat(pyStr(e.key));
+      byKey.set(pyKeyId(e.key), { key: k, choice: e.value });
+    }
+    this.entries = [...byKey.values()].sort((a, b) => a.key - b.key);
+  }
+
+  choose(header: Header): Choice {
+    const name = this.parameters[0];
+    if (!(name in header)) throw new CrdsError(pyStrRepr(name)); // Python KeyError
+    const value = validateNumber(this.kind, name, header[name]);
+    const s = this.entries;
+    if (s.length === 0) throw new CrdsError('list index out of range');
+    let index = 0;
+    while (index < s.length && value > s[index].key) index++;
+    let less: NumericEntry;
+    let greater: NumericEntry;
+    if (index === s.length) less = greater = s[index - 1];
+    else if (index === 0 || value === s[index].key) less = greater = s[index];
+    else [less, greater] = [s[index - 1], s[index]];
+    const a = chooseNested(less.choice, header);
+    const b = less === greater ? a : chooseNested(greater.choice, header);
+    return [a, b];
+  }
+}
+
+interface Relation {
+  version: number;
+  relation: string;
+  choice: Selector | Terminal;
+}
+
+function parseRelation(textIn: string): { version: number; relation: string } {
+  let text = textIn;
+  if (text.replace(/=/g, '').trim() === 'default') return { version: Number.MAX_SAFE_INTEGER, relation: '=' };
+  if (!text.startsWith('<') && !text.startsWith('=')) text = '=' + text;
+  const m = /^([<=]=?|default)(.*)$/s.exec(text);
+  if (!m) throw new ValidationError(`Illegal version expression in: ${pyStrRepr(text)}`);
+  const v = m[2].trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) {
+    throw new ValidationError(`Invalid version expression in: ${pyStrRepr(text)}`);
+  }
+  return { version: Number(v), relation: m[1].replace('==', '=') };
+}
+
+function compareRelations(a: { version: number; relation: string }, b: { version: number; relation: string }): number {
+  if (a.version !== b.version) return a.version - b.version;
+  return pyCompare(a.relation, b.relation);
+}
+
+export class SelectVersionSelector extends Selector {
+  readonly kind = 'SelectVersion' as const;
+  private readonly relations: Relation[];
+
+  constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
+    super(parameters, rawEntries, ctx);
+    const byKey = new Map<string, Relation>();
+    for (const e of rawEntries) byKey.set(pyKeyId(e.key), { ...parseRelation(pyStr(e.key)), choice: e.value });
+    this.relations = [...byKey.values()].sort(compareRelations);
+  }
+
+  choose(header: Header): Choice {
+    const name = this.parameters[0];
+    if (!(name in header)) throw new CrdsError(pyStrRepr(name)); // Python KeyError
+    const value = header[name];
+    if (value.replace(/=/g, '').trim() !== 'default') validateNumber(this.kind, name, value);
+    const target = parseRelation(value);
+    let index = 0;
+    while (index < this.relations.length && compareRelations(this.relations[index], target) < 0) index++;
+    if (index >= this.relations.length) throw new CrdsError('list index out of range');
+    return chooseNested(this.relations[index].choice, header);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Construction from the AST
+
+const SELECTOR_CLASSES: Record<
+  SelectorName,
+  new (parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) => Selector
+> = {
+  Match: MatchSelector,
+  UseAfter: UseAfterSelector,
+  VersionAfter: VersionAfterSelector,
+  SelectVersion: SelectVersionSelector,
+  ClosestTime: ClosestTimeSelector,
+  GeometricallyNearest: GeometricallyNearestSelector,
+  Bracket: BracketSelector,
+};
+
+/** Convert a terminal AST value to its JS form. */
+export function terminalOf(v: PyValue): Terminal {
+  const js = pyToJs(v);
+  return js as Terminal;
+}
+
+/**
+ * Instantiate the selector tree of `call`, level `depth` taking its parameters from
+ * `parkey[depth]` (the rmap header parkey, a tuple of tuples).
+ */
+export function buildSelector(call: PyCall, parkey: PyValue, ctx: SelectorContext, depth = 0): Selector {
+  if (parkey.t !== 'tuple' || depth >= parkey.items.length) {
+    throw new MappingFormatError(`header parkey has no parameter tuple for selector nesting level ${depth + 1} (${call.name})`);
+  }
+  const params = parkey.items[depth];
+  if (params.t !== 'tuple' && params.t !== 'list') {
+    throw new MappingFormatError(`parameters should be a list or tuple of header keys, not ${pyRepr(params)}`);
+  }
+  const parameters = params.items.map((p) => {
+    if (p.t !== 'str') throw new MappingFormatError(`parkey names must be strings, not ${pyRepr(p)}`);
+    return p.v;
+  });
+  // Python dict semantics: a repeated key keeps its first position and its last value.
+  const byId = new Map<string, RawEntry>();
+  for (const e of call.arg.entries) {
+    const value = e.value.t === 'call' ? buildSelector(e.value, parkey, ctx, depth + 1) : terminalOf(e.value);
+    const id = pyKeyId(e.key);
+    const prior = byId.get(id);
+    if (prior) prior.value = value;
+    else byId.set(id, { key: e.key, value });
+  }
+  return new SELECTOR_CLASSES[call.name](parameters, [...byId.values()], ctx);
+}
