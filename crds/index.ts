@@ -12,8 +12,9 @@
 //     .mappingNames(), .referenceNames()
 //   PipelineContext.getBestReferences(header, reftypes?) → Record<lowerType, result>
 //     results exactly as the server's get_best_references: file name, "NOT FOUND n/a",
-//     "NOT FOUND <message>"; omitted types absent. A Match-only tie (a Python tuple) is
-//     rendered as the tuple's Python repr. Throws CrdsError for a missing/unknown instrument.
+//     "NOT FOUND <message>"; omitted types absent. Type BestRefs = Record<string, string | string[]>:
+//     an equal-weight Match-only tie (a Python tuple, HST synphot) is an array, exactly what the
+//     real server's JSON carries. Throws CrdsError for a missing/unknown instrument.
 //   PipelineContext.getRequiredParkeys() → { instrument: [parkeys] }
 //   InstrumentContext.getRmap(type), .getBestReferences(minimizedHeader, reftypes?)
 //   ReferenceMapping.getBestRef(minimizedHeader) → string | null (omitted), .lookup() throws,
@@ -58,6 +59,8 @@ export {
   type Mapping,
   type MappingKind,
   type ChecksumPolicy,
+  type BestRef,
+  type BestRefs,
 } from './mappings';
 export { findDuplicateKeys, type DuplicateKey } from './duplicates';
 export * from './naming';

@@ -242,7 +242,7 @@ export class PipelineContext extends ContextMapping {
    * lower-case type: a file name, "NOT FOUND n/a" or "NOT FOUND <message>"; omitted types absent.
    * Throws for a header without an instrument or with an unknown instrument.
    */
-  getBestReferences(header: Readonly<Record<string, HeaderValue>>, reftypes?: readonly string[]): Record<string, string> {
+  getBestReferences(header: Readonly<Record<string, HeaderValue>>, reftypes?: readonly string[]): BestRefs {
     const conditioned = conditionHeader(header);
     const imap = this.getImap(this.getInstrument(conditioned));
     const minimized = minimizeHeader(
@@ -295,14 +295,14 @@ export class InstrumentContext extends ContextMapping {
   }
 
   /** InstrumentContext.get_best_references over an already conditioned, minimized header. */
-  getBestReferences(header: Header, reftypes?: readonly string[]): Record<string, string> {
+  getBestReferences(header: Header, reftypes?: readonly string[]): BestRefs {
     const include = reftypes && reftypes.length ? reftypes : this.filekinds();
-    const refs: Record<string, string> = {};
+    const refs: BestRefs = {};
     for (const t of include) {
       const filekind = t.toLowerCase();
-      let ref: string | null;
+      let ref: BestRef | null;
       try {
-        ref = resultString(this.getRmap(filekind).getBestRef(header));
+        ref = this.getRmap(filekind).getBestRef(header);
       } catch (exc) {
         if (exc instanceof IrrelevantReferenceType) ref = 'NOT FOUND n/a';
         else if (exc instanceof OmitReferenceType) ref = null;
@@ -314,16 +314,16 @@ export class InstrumentContext extends ContextMapping {
   }
 }
 
-/** A tuple result (Match-only tie) rendered as the Python repr of the tuple. */
-function resultString(v: Choice | null): string | null {
-  if (v === null || typeof v === 'string') return v;
-  return pyRepr(v);
-}
+/**
+ * One type's result as the server's JSON carries it: a string, or for a Python tuple (an
+ * equal-weight Match-only tie) the JSON array the real server sends.
+ */
+export type BestRef = string | string[];
+export type BestRefs = Record<string, BestRef>;
 
-function pyRepr(v: Choice): string {
-  if (typeof v === 'string') return pyStrRepr(v);
-  if (Array.isArray(v)) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(', ')})`;
-  return `{${Object.entries(v).map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+function resultValue(v: Choice | null): BestRef | null {
+  if (v === null || typeof v === 'string') return v;
+  return v as string[];
 }
 
 /** Mapping.minimize_header: only the required keys, missing ones 'UNDEFINED'. */
@@ -451,12 +451,12 @@ export class ReferenceMapping extends BaseMapping {
   }
 
   /**
-   * One type's result for a conditioned, minimized header: a file name (or tuple repr),
+   * One type's result for a conditioned, minimized header: a file name (or tuple as array),
    * "NOT FOUND n/a", "NOT FOUND <message>", or null when the type is omitted.
    */
-  getBestRef(header: Header): string | null {
+  getBestRef(header: Header): BestRef | null {
     try {
-      return resultString(this.lookup(header));
+      return resultValue(this.lookup(header));
     } catch (exc) {
       if (exc instanceof IrrelevantReferenceType) return 'NOT FOUND n/a';
       if (exc instanceof OmitReferenceType) return null;

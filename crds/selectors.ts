@@ -113,6 +113,14 @@ export abstract class Selector {
     return [...out].sort(pyCompare);
   }
 
+  /** Number of selections (after conditioning / de-duplication). */
+  abstract get size(): number;
+
+  /** Python repr of the selector object, e.g. "UseAfterSelector(('DATE-OBS', 'TIME-OBS'), nselections=3)". */
+  pyRepr(): string {
+    return `${this.kind}Selector(${pyTupleRepr(this.parameters as string[])}, nselections=${this.size})`;
+  }
+
   /** Python-side `Selector.merge`: only date-like selectors merge. */
   merge(_other: Selector | Terminal): Selector {
     throw new AmbiguousMatchError(
@@ -251,6 +259,10 @@ export class MatchSelector extends Selector {
     }
   }
 
+  get size(): number {
+    return this.rows.length;
+  }
+
   override validValues(): Record<string, readonly string[]> {
     const out: Record<string, readonly string[]> = {};
     for (const c of this.checks) out[c.name] = c.list;
@@ -316,8 +328,9 @@ export class MatchSelector extends Selector {
           }
           selection = merged;
         } else {
-          if (choices.some(isSelector)) throw new CrdsError('Equal weight match mixes terminals and selectors.');
-          selection = choices as Terminal[];
+          // The real library returns the tuple as is, selector objects included; they can only
+          // be shown by their Python repr.
+          selection = choices.map((c) => (isSelector(c) ? c.pyRepr() : c));
         }
       } else {
         selection = this.rows[members[0]].choice;
@@ -474,6 +487,10 @@ export class UseAfterSelector extends Selector {
     }
   }
 
+  get size(): number {
+    return this.entries.length;
+  }
+
   override validValues(): Record<string, '*'> {
     const out: Record<string, '*'> = {};
     for (const p of this.parameters) out[p] = '*';
@@ -627,6 +644,10 @@ export class GeometricallyNearestSelector extends Selector {
       .map((e) => ({ key: Math.fround(pyFloat(e.key)), choice: e.choice }));
   }
 
+  get size(): number {
+    return this.entries.length;
+  }
+
   choose(header: Header): Choice {
     const name = this.parameters[0];
     if (!(name in header)) throw new ValidationError(`GeometricallyNearest required lookup parameter ${pyStrRepr(name)} is undefined.`);
@@ -657,6 +678,10 @@ export class BracketSelector extends Selector {
       byKey.set(pyKeyId(e.key), { key: k, choice: e.value });
     }
     this.entries = [...byKey.values()].sort((a, b) => a.key - b.key);
+  }
+
+  get size(): number {
+    return this.entries.length;
   }
 
   choose(header: Header): Choice {
@@ -711,6 +736,10 @@ export class SelectVersionSelector extends Selector {
     const byKey = new Map<string, Relation>();
     for (const e of rawEntries) byKey.set(pyKeyId(e.key), { ...parseRelation(pyStr(e.key)), choice: e.value });
     this.relations = [...byKey.values()].sort(compareRelations);
+  }
+
+  get size(): number {
+    return this.relations.length;
   }
 
   choose(header: Header): Choice {
