@@ -71,7 +71,8 @@ def main():
             names = m.mapping_names()
             runs.append((time.perf_counter() - t) * 1000.0)
             del m
-        out["load"][ctx] = {"median_ms": statistics.median(runs), "runs_ms": runs, "mappings": len(names)}
+        out["load"][ctx] = {"median_ms": statistics.median(runs), "runs_ms": runs, "mappings": len(names),
+                            "names": sorted(names)}
 
     headers = {}
     with open(args.headers) as f:

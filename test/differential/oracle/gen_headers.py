@@ -622,7 +622,7 @@ def special_headers(ctx, gen):
     out.append(("empty-reftypes", dict(base, **{ik: first_instr.upper()}), []))
     out.append(("unknown-reftype", dict(base, **{ik: first_instr.upper()}), ["foo", "FOO"]))
     for instr in sorted(ctx.instruments):
-        out.append(("lower-instrument-key", dict(base, **{ik.lower(): instr}), None))
+        out.append(("lower-instrument-key-" + instr, dict(base, **{ik.lower(): instr}), None))
         out.append(("instrument-" + instr, dict(base, **{ik: instr.upper()}), None))
     if ctx.obs == "hst":
         out.append(("wfii", dict(base, INSTRUME="WFII"), None))
@@ -643,6 +643,7 @@ def main():
     per_rmap = {"hst_0729.pmap": 36, "jwst_0541.pmap": 30, "jwst_na_omit.pmap": 60}
     gen = Generator(args.seed)
     n = 0
+    ids = set()
     out = sys.stdout
     for cname in args.contexts.split(","):
         ctx = Context(cname)
@@ -652,6 +653,8 @@ def main():
                    "variant": "special:" + label, "header": hdr}
             if reftypes is not None:
                 rec["reftypes"] = reftypes
+            assert rec["id"] not in ids, rec["id"]
+            ids.add(rec["id"])
             out.write(json.dumps(rec) + "\n")
             n += 1
         for instr, kind, info in ctx.rmaps():
@@ -664,6 +667,8 @@ def main():
                 reftypes = gen.reftypes(ctx, instr, info, mode)
                 if reftypes is not None:
                     rec["reftypes"] = reftypes
+                assert rec["id"] not in ids, rec["id"]
+                ids.add(rec["id"])
                 out.write(json.dumps(rec) + "\n")
                 n += 1
     print("gen_headers: %d headers from %s (stdatamodels stubbed: %s)" %
