@@ -825,15 +825,23 @@ export function nextMappingName(oldName: string, existing: Iterable<string>): st
     candidate = `${parts.stem}_0001.${parts.ext}`;
     candidate = nextMappingName(candidate, names);
   } else {
-    // glob `<stem>_*.<ext>`, sorted, last one: its first `_<digits>.?map` gives the serial.
-    const prefix = `${parts.stem}_`;
-    const series = [...names].filter((n) => n.startsWith(prefix) && n.endsWith(`.${parts.ext}`)).sort();
-    const last = series[series.length - 1];
-    const m = last === undefined ? null : /_(\d+)\..map/.exec(last);
-    candidate = m ? `${parts.stem}_${String(Number(m[1]) + 1).padStart(4, '0')}.${parts.ext}` : basename(oldName);
+    // The library globs `<stem>_*.<ext>` and takes the last name's serial; numbered names
+    // only here, so a stray fixture such as `hst_acs_darkfile_missing_key.rmap` is ignored.
+    const series = new RegExp(`^${escapeRegExp(parts.stem)}_(\\d+)\\.${parts.ext}$`);
+    let highest = -1;
+    for (const n of names) {
+      const m = series.exec(n);
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+    candidate = highest < 0 ? basename(oldName) : `${parts.stem}_${String(highest + 1).padStart(4, '0')}.${parts.ext}`;
+    if (highest < 0) return candidate;
   }
   // Recurse until a free name, like the library.
   return names.has(candidate) ? nextMappingName(candidate, names) : candidate;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** (instrument, filekind) of an rmap/imap name `<obs>_<instr>[_<filekind>][_NNNN].?map`. */
@@ -912,7 +920,7 @@ export function newContext(
       let key: string;
       let replacement: string;
       if (/_n\/a$/i.test(mapping)) {
-        key = mapping.split('_')[1];
+        key = observatory === 'jwst' ? mapping.split('_')[1].toUpperCase() : mapping.split('_')[1].toLowerCase();
         replacement = mapping.split('_')[2].toUpperCase();
       } else {
         key = keyOf(mapping);
