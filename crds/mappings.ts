@@ -166,6 +166,10 @@ abstract class ContextMapping extends BaseMapping {
     if (!m) {
       const file = this.selections.get(k)!;
       if (!this.store) throw new MappingNotFoundError(`No mapping store to load ${pyStrRepr(file)}`);
+      // A name written inside a mapping must stay inside the mappings folder.
+      if (!/^[A-Za-z0-9_.+-]+$/.test(file) || file.startsWith('.')) {
+        throw new MappingFormatError(`Illegal mapping name ${pyStrRepr(file)} in ${pyStrRepr(this.name)}`);
+      }
       m = this.store.load(file);
       this.loaded.set(k, m);
     }
@@ -414,7 +418,7 @@ export class ReferenceMapping extends BaseMapping {
     try {
       return new HeaderExpression(code);
     } catch (exc) {
-      throw new MappingFormatError(`Can't load file ${pyStrRepr(this.name)} : ${(exc as Error).message}`);
+      throw new MappingFormatError(`Can't load file ${pyStrRepr(this.name)} : invalid header expression ${pyStrRepr(source)}: ${(exc as Error).message}`);
     }
   }
 
