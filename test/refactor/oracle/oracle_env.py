@@ -1,8 +1,10 @@
 """Shared set-up of the oracle scripts: run the real `crds` library offline against the real
 rules, with a private writable cache whose mappings are symlinks to the read-only shared
 rules, so nothing is ever written into the shared data."""
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -10,6 +12,7 @@ import tempfile
 def private_cache(mappings_root, observatories=("hst", "jwst")):
     """Create a temporary CRDS_PATH whose mappings/<obs> hold symlinks to the real rules."""
     root = tempfile.mkdtemp(prefix="crds-oracle-")
+    atexit.register(shutil.rmtree, root, True)  # symlinks only: the real rules are untouched
     for obs in observatories:
         src = os.path.join(mappings_root, obs)
         dst = os.path.join(root, "mappings", obs)
