@@ -137,9 +137,9 @@ export function pyTupleRepr(items: string[]): string {
 
 /**
  * A tuple answer (Match-only tie, quirk Q9): the real server's JSON carries it as an array,
- * which the real client then rejects (crds-protocol.md §9.2). Our engine deliberately
- * renders it as the tuple's Python repr string (crds/index.ts). That is accepted here only
- * when it is exactly the repr of the same tuple, and counted apart.
+ * which the real client then rejects (crds-protocol.md §9.2). An engine that renders it as
+ * the tuple's Python repr string instead (an early crds/index.ts did) is accepted only when
+ * it is exactly the repr of the same tuple, and counted apart.
  */
 export function isTupleAsRepr(expected: BestrefValue | undefined, ours: BestrefValue | undefined): boolean {
   return Array.isArray(expected) && typeof ours === 'string' && ours === pyTupleRepr(expected);
