@@ -9,8 +9,8 @@ Measures, per context:
 * load: `rmap.load_mapping(ctx)` + `mapping_names()` (the library loads sub-mappings lazily;
   mapping_names() forces every imap and rmap of the closure to be read, parsed and
   checksum-verified), uncached, --repeat times, median;
-* lookup: `rmap.get_best_references(ctx, header)` (all types of the header's instrument, the
-  server's path: see test/differential/oracle/bestrefs.py) for every header of that context
+* lookup: `crds_env.server_best_references(ctx, header)` = hv_best_references with
+  include=[] (all types of the header's instrument, exactly the server's path) for every header of that context
   in --headers (from test/differential/oracle/gen_headers.py) that does not fail as a whole;
   one warm-up pass (lazy rmap loads), then a timed pass: median, p99, mean in microseconds.
 The timed pass's answers go to --answers-out so bench/rules can check ours are the same.
@@ -86,7 +86,7 @@ def main():
             usable = []
             for rec in headers.get(ctx, []):
                 try:   # warm-up pass: loads the rmaps of each instrument on first use
-                    rmap.get_best_references(ctx, dict(rec["header"]))
+                    crds_env.server_best_references(ctx, rec["header"])
                     usable.append(rec)
                 except Exception:
                     pass
@@ -94,7 +94,7 @@ def main():
             for rec in usable:
                 h = dict(rec["header"])
                 t = time.perf_counter_ns()
-                result = rmap.get_best_references(ctx, h)
+                result = crds_env.server_best_references(ctx, h)
                 times.append((time.perf_counter_ns() - t) / 1000.0)
                 result = {k: (v if isinstance(v, str) else
                               (list(v) if all(isinstance(x, str) for x in v) else {"unserializable": repr(v)}))

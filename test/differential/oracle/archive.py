@@ -10,9 +10,9 @@ dump that also records the archive's best references (upper-case type keys such 
     {"file": "test_cos.json", "dataset": "LCE31SW6Q:LCE31SW6Q", "context": "hst_0729.pmap",
      "header": {...}, "real": {type: value} | null, "error": null | "message"}
 
-`real` is computed exactly as bestrefs.py does (the server's form: rmap.get_best_references
-with the dataset dump as header and all types). The recordings were made by the archive
-under various past contexts, so several contexts are tried; the test compares our engine
+`real` is computed exactly as bestrefs.py does (the server's form,
+crds_env.server_best_references, with the dataset dump as header and all types). The
+recordings were made by the archive under various past contexts, so several contexts are tried; the test compares our engine
 only where the real library reproduces the recorded value.
 """
 import argparse
@@ -42,7 +42,7 @@ def main():
                 rec = {"file": os.path.basename(path), "dataset": dataset, "context": context,
                        "header": header, "real": None, "error": None}
                 try:
-                    result = rmap.get_best_references(context, dict(header))
+                    result = crds_env.server_best_references(context, header, None)
                     rec["real"] = {k: (v if isinstance(v, str) else repr(v)) for k, v in result.items()}
                 except Exception as exc:
                     rec["error"] = str(exc)

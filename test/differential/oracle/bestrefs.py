@@ -12,25 +12,22 @@ or, when the whole call fails (the server answers a JSON-RPC error):
     {"id": ..., "error": "Missing 'INSTRUME' keyword in header for determining instrument.",
      "error_type": "CrdsError"}
 
-What is computed, and why this way (the server, not the client's local mode):
-
-* The server's `get_best_references` handler checks its arguments and returns
-  `crds.core.rmap.get_best_references(context, header, include=reftypes)`, which is what we
-  call here on the same real rules. That function
-    1. minimizes first: `fits_to_parkeys` (HST identity; JWST upper-cases `META.*` keys), then
-       keeps only the instrument's required parkeys, each read as header[key.lower()], else
-       header[key.upper()], else "UNDEFINED" (so a mixed-case HST key such as "Detector" is not
-       seen; the client-side hv_best_references would upper-case keys first: different);
-    2. conditions the minimized values (`utils.condition_header`);
+What is computed, and why this way: `crds_env.server_best_references`, i.e. what the
+server's handler does (read its docstring): `heavy_client.hv_best_references(context,
+header, include=[lower-cased reftypes] or [], condition=True)`:
+    1. condition the whole header: keys upper-cased (so "Detector" and "detector" work),
+       values conditioned (`utils.condition_header`);
+    2. minimize: `fits_to_parkeys` (HST identity; JWST upper-cases `META.*` keys), then keep
+       only the instrument's required parkeys, missing ones "UNDEFINED" (the instrument
+       keyword itself is re-read as INSTRUME / META.INSTRUMENT.NAME only, so an HST header
+       naming its instrument under an alias fails afterwards);
     3. `PipelineContext.get_best_references` -> `InstrumentContext.get_best_references`:
-       for each requested type (or every type of the imap when `reftypes` is null or empty),
+       for each requested type (every type of the imap when `reftypes` is null or empty),
        lower-cased: the rmap's `get_best_ref`; IrrelevantReferenceTypeError -> "NOT FOUND n/a",
        OmitReferenceTypeError -> type left out, any other exception -> "NOT FOUND " + str(exc)
        (unknown type: "NOT FOUND Unknown reference type 'foo'").
   Failures before the per-type loop (no instrument keyword, unknown instrument) raise out of
   the call: we record them as {"error": str(exc)}; the TS engine must throw with that message.
-* The `include` list is passed exactly as the client sends it (no reftype filtering by
-  EXP_TYPE: the server does not call `header_to_reftypes`; `reftypes` null = all imap types).
 * Header values are passed as they come out of JSON (str, int or float): the server receives
   JSON-RPC values as they are. (The Python client `crds.client.get_best_references` str()s
   them first; after conditioning both give the same strings, e.g. 2.0 and "2" -> "2.0".)
@@ -115,7 +112,7 @@ def main():
         reftypes = rec.get("reftypes", None)
         out = {"id": rec["id"]}
         try:
-            result = rmap.get_best_references(name, dict(header), include=reftypes)
+            result = crds_env.server_best_references(name, header, reftypes)
         except Exception as exc:
             out["error"] = str(exc)
             out["error_type"] = type(exc).__name__

@@ -78,3 +78,28 @@ log.THE_LOGGER.logger.addHandler(logging.NullHandler())  # else logging's last-r
 # jwst_na_omit.pmap: no numbered HST/JWST context uses OMIT (imap or rmap), so only this
 # fixture exercises omitted types (imap-level OMIT, rmap rows that are OMIT).
 CONTEXTS = ["hst_0729.pmap", "hst_0300.pmap", "jwst_0541.pmap", "jwst_0200.pmap", "jwst_na_omit.pmap"]
+
+
+def server_best_references(context, header, reftypes=None):
+    """Best references exactly as the CRDS server's JSON-RPC `get_best_references` computes
+    them (crds-server `jsonapi/views.py`, current version):
+
+        reftypes = check_reftypes(reftypes)      # None -> [], each name lower-cased
+        return heavy_client.hv_best_references(context, header, include=reftypes, condition=True)
+
+    hv_best_references conditions the whole header first (keys upper-cased, values
+    conditioned), then minimizes it to the instrument's parkeys, then asks the imap for each
+    type; `include=[]` (null reftypes) means every type of the imap. Because `include` is a
+    list, never None, the JWST EXP_TYPE-based type filtering (header_to_reftypes) is not
+    used. (Older server versions did `rmap.get_best_references(context,
+    utils.condition_header(header), include=reftypes)`: the same order, the same answers.)
+
+    Not reproduced here, because they are the web layer's argument checks, not the rules
+    engine: check_header rejects keys/values outside FITS_KEY_RE / FITS_VAL_RE and, as
+    written, any non-string value (the regex is applied to it); check_reftypes rejects
+    names that are no reference type of the observatory. We pass such values and names
+    to the library and compare with its answer ("NOT FOUND Unknown reference type 'foo'").
+    """
+    from crds.core import heavy_client
+    include = [str(t).lower() for t in reftypes] if reftypes else []
+    return heavy_client.hv_best_references(context, dict(header), include=include, condition=True)
