@@ -213,10 +213,18 @@ def numeric_variant(rng, s):
     if f != 0 and abs(f) < 1e6:
         m = "%e" % f   # 1.062000e+03
         choices.append(m)
+        choices.append("%G" % f)   # 1062 / 1.5E-05
+    if f == 0:
+        choices += [-0.0, "-0", "-0.0", "0e0"]
+    if 0 < abs(f) < 1:
+        choices.append(repr(f).replace("0.", ".", 1))
     return rng.choice(choices)
 
 
-TOKENS = ["FOO", "BOGUS", "XYZ123", "UNKNOWN", "12345.0", "-7", "0", "", "UNDEFINED", "NONE", "?"]
+TOKENS = ["FOO", "BOGUS", "XYZ123", "UNKNOWN", "12345.0", "-7", "0", "", "UNDEFINED", "NONE", "?",
+          # numbers that test conditioning: overflow to inf, negative zero, no leading digit,
+          # not-a-number words, forms Python's float() takes but the CRDS number regex does not
+          "1e400", "-0", "-0.0", ".5", "5.", "NaN", "inf", "1_000", "0x10", "1E5", "+.5e-3", "12345678901234567890"]
 
 
 def value_in_no_row(rng, col):
@@ -427,7 +435,7 @@ DATE_STYLES = (["plain"] * 70 + ["frac"] * 8 + ["T-empty", "T-missing", "T-and-t
 # Headers
 
 VARIANTS = (["exact"] * 36 + ["cross"] * 12 + ["novalue"] * 8 + ["missing"] * 7 + ["lower"] * 6 + ["numeric"] * 9 +
-            ["wild"] * 4 + ["keycase"] * 4 + ["subst"] * 3)
+            ["wild"] * 4 + ["keycase"] * 4 + ["subst"] * 3 + ["dupkey"] * 2)
 
 
 class Generator:
@@ -572,6 +580,19 @@ class Generator:
         for k in sorted(values):
             if values[k] is not MISSING:
                 hdr[k] = values[k]
+        # the same key twice, upper- and lower-case, with different values (JSON keeps both;
+        # which one wins depends on the order the header is read in)
+        if variant == "dupkey":
+            ks = sorted(k for k in hdr if k != ctx.instrument_key)
+            if ks:
+                k = rng.choice(ks)
+                other = value_in_no_row(rng, []) if rng.random() < 0.5 else str(hdr[k]).lower() + "X"
+                if rng.random() < 0.5:
+                    hdr[k.lower()] = other
+                else:
+                    v = hdr.pop(k)
+                    hdr[k.lower()] = other
+                    hdr[k] = v
         # keys spelled differently
         if variant == "keycase":
             r = rng.random()
