@@ -205,6 +205,8 @@ def is_number(s):
 def numeric_variant(rng, s):
     """Another spelling (or JSON number) of numeric string `s`, equal after conditioning."""
     f = float(str(s).strip())
+    if f != f or f in (float("inf"), float("-inf")):
+        return s   # "1e400": keep the overflowing spelling itself
     choices = [str(s), repr(f), f, " %s " % s, "%s0" % repr(f)]
     if f == int(f) and abs(f) < 1e9:
         choices += [str(int(f)), int(f), "%d." % int(f)]
