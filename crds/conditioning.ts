@@ -49,10 +49,13 @@ export function conditionHeader(header: Record<string, HeaderValue>): Record<str
 }
 
 /** Header plus `META_X_Y` aliases for dotted keys, for evaluating header expressions. */
-export function conditionHeaderKeys<T>(header: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = { ...header };
+export function conditionHeaderKeys<T>(header: Readonly<Record<string, T>>): Readonly<Record<string, T>> {
+  let out: Record<string, T> | undefined;
   for (const key of Object.keys(header)) {
-    if (key.includes('.')) out[key.replace(/\./g, '_')] = header[key];
+    if (key.includes('.')) {
+      out ??= { ...header };
+      out[key.replace(/\./g, '_')] = header[key];
+    }
   }
-  return out;
+  return out ?? header; // no dotted keys (HST): the header itself, read-only
 }

@@ -10,6 +10,7 @@ import { conditionHeader, conditionHeaderKeys, type HeaderValue } from './condit
 import {
   ChecksumError,
   CrdsError,
+  CrdsLookupError,
   CrdsUnknownInstrumentError,
   CrdsUnknownReftypeError,
   ExpressionError,
@@ -26,6 +27,7 @@ import { parseMapping, pyStr, pyStrRepr, pyToJs } from './parser';
 import {
   buildSelector,
   DEFAULT_SUBSTITUTIONS,
+  LookupFailure,
   Selector,
   type Choice,
   type Header,
@@ -58,9 +60,17 @@ const INSTRUMENT_KEYWORDS = [
   'META_INSTRUMENT_TYPE',
 ];
 
-/** Raised internally when a type is N/A / omitted for a header (Python Irrelevant/OmitReferenceTypeError). */
-class IrrelevantReferenceType extends Error {}
-class OmitReferenceType extends Error {}
+/**
+ * Thrown by ReferenceMapping.lookup / InstrumentContext.getRmap when a type is N/A or omitted
+ * for a header (Python Irrelevant/OmitReferenceTypeError). Deliberately not Error subclasses:
+ * they are control flow on the hot path, and capturing a stack trace for each is costly.
+ */
+export class IrrelevantReferenceType {
+  constructor(readonly message: string) {}
+}
+export class OmitReferenceType {
+  constructor(readonly message: string) {}
+}
 
 /** Header value through the real library's LowerCaseDict view (§1.3). */
 export function headerView(v: PyValue): unknown {
@@ -302,11 +312,12 @@ export class InstrumentContext extends ContextMapping {
   getBestReferences(header: Header, reftypes?: readonly string[]): BestRefs {
     const include = reftypes && reftypes.length ? reftypes : this.filekinds();
     const refs: BestRefs = {};
+    const ns = conditionHeaderKeys(header) as Record<string, PyObj>; // same for every rmap
     for (const t of include) {
       const filekind = t.toLowerCase();
       let ref: BestRef | null;
       try {
-        ref = this.getRmap(filekind).getBestRef(header);
+        ref = this.getRmap(filekind).getBestRef(header, ns);
       } catch (exc) {
         if (exc instanceof IrrelevantReferenceType) ref = 'NOT FOUND n/a';
         else if (exc instanceof OmitReferenceType) ref = null;
@@ -350,6 +361,8 @@ export class ReferenceMapping extends BaseMapping {
   private readonly reffileRequired: string;
   private readonly relevanceExpr: HeaderExpression;
   private readonly omitExpr: HeaderExpression;
+  private readonly relevanceIsTrue: boolean;
+  private readonly omitIsFalse: boolean;
   private readonly parkeyRelevance = new Map<string, HeaderExpression>();
   private readonly precondition?: Hook;
   private readonly fallback?: Hook;
@@ -391,6 +404,8 @@ export class ReferenceMapping extends BaseMapping {
     this.relevanceExpr = this.compile(String(this.get('rmap_relevance', 'always')).split('always').join('True'));
     const omit = this.get('rmap_omit', 'False');
     this.omitExpr = this.compile(typeof omit === 'string' ? omit : 'False');
+    this.relevanceIsTrue = this.relevanceExpr.source.trim() === 'True';
+    this.omitIsFalse = this.omitExpr.source.trim() === 'False';
     const relevance = this.header['parkey_relevance'];
     const exprs: [string, string][] = [];
     if (relevance?.t === 'dict') {
@@ -458,9 +473,11 @@ export class ReferenceMapping extends BaseMapping {
    * One type's result for a conditioned, minimized header: a file name (or tuple as array),
    * "NOT FOUND n/a", "NOT FOUND <message>", or null when the type is omitted.
    */
-  getBestRef(header: Header): BestRef | null {
+  getBestRef(header: Header, exprNamespace?: Readonly<Record<string, PyObj>>): BestRef | null {
     try {
-      return resultValue(this.lookup(header));
+      const result = this.resolve(header, exprNamespace);
+      if (result instanceof LookupFailure) return 'NOT FOUND ' + result.message;
+      return resultValue(result);
     } catch (exc) {
       if (exc instanceof IrrelevantReferenceType) return 'NOT FOUND n/a';
       if (exc instanceof OmitReferenceType) return null;
@@ -468,27 +485,48 @@ export class ReferenceMapping extends BaseMapping {
     }
   }
 
-  /** rmap lookup (§3.4); throws on failure. */
-  lookup(headerIn: Header): Choice {
-    const exprHeader = conditionHeaderKeys(headerIn as Record<string, PyObj>);
+  /**
+   * rmap lookup (§3.4). Throws CrdsError on failure, IrrelevantReferenceType for N/A and
+   * OmitReferenceType for omitted. `exprNamespace` (the header with META_X_Y aliases) may be
+   * passed when the caller already has it.
+   */
+  lookup(headerIn: Header, exprNamespace?: Readonly<Record<string, PyObj>>): Choice {
+    const result = this.resolve(headerIn, exprNamespace);
+    if (result instanceof LookupFailure) throw result.error();
+    return result;
+  }
+
+  /** lookup() with the final lookup failure returned as a value (no exception built). */
+  private resolve(headerIn: Header, exprNamespace?: Readonly<Record<string, PyObj>>): Choice | LookupFailure {
+    const exprHeader = exprNamespace ?? (conditionHeaderKeys(headerIn as Record<string, PyObj>) as Record<string, PyObj>);
     this.checkOmit(exprHeader);
     this.checkRelevance(exprHeader);
     let header: Header = this.precondition ? this.precondition({ ...headerIn }, this)! : headerIn;
     header = this.mapIrrelevantParkeysToNa(header);
-    let bestref: Choice;
+    let bestref: Choice | LookupFailure;
     try {
-      bestref = this.selector.choose(header);
+      bestref = this.selector.chooseOrFail(header);
     } catch (exc) {
+      bestref = new LookupFailure((exc as Error).message, () => exc as CrdsLookupError);
+    }
+    if (bestref instanceof LookupFailure) {
+      const failure = bestref;
       if (this.observatory === 'hst' && hstDnrCheck(header as Record<string, string>)) {
         throw new IrrelevantReferenceType('Reference type not required for DNR dataset.');
       }
       const fb = this.fallback ? this.fallback({ ...headerIn }, this) : null;
-      try {
-        if (!fb) throw exc;
-        const minimized = minimizeHeader(this.observatory, fb, this.requiredParkeys);
-        bestref = this.selector.choose(this.mapIrrelevantParkeysToNa(minimized));
-      } catch (exc2) {
-        if (this.reffileRequired === 'YES' || this.reffileRequired === 'NONE') throw exc2;
+      if (fb) {
+        try {
+          const minimized = minimizeHeader(this.observatory, fb, this.requiredParkeys);
+          bestref = this.selector.chooseOrFail(this.mapIrrelevantParkeysToNa(minimized));
+        } catch (exc) {
+          bestref = new LookupFailure((exc as Error).message, () => exc as CrdsLookupError);
+        }
+      } else {
+        bestref = failure;
+      }
+      if (bestref instanceof LookupFailure) {
+        if (this.reffileRequired === 'YES' || this.reffileRequired === 'NONE') return bestref;
         throw new IrrelevantReferenceType('No match found and reference type is not required.');
       }
     }
@@ -497,7 +535,8 @@ export class ReferenceMapping extends BaseMapping {
     return bestref;
   }
 
-  private checkOmit(ns: Record<string, PyObj>): void {
+  private checkOmit(ns: Readonly<Record<string, PyObj>>): void {
+    if (this.omitIsFalse) return;
     let omit: boolean;
     try {
       omit = this.omitExpr.test(ns);
@@ -508,7 +547,8 @@ export class ReferenceMapping extends BaseMapping {
     if (omit) throw new OmitReferenceType('rmap_omit expression indicates this type should be omitted.');
   }
 
-  private checkRelevance(ns: Record<string, PyObj>): void {
+  private checkRelevance(ns: Readonly<Record<string, PyObj>>): void {
+    if (this.relevanceIsTrue) return;
     let relevant: boolean;
     try {
       relevant = this.relevanceExpr.test(ns);
@@ -524,16 +564,24 @@ export class ReferenceMapping extends BaseMapping {
   /** parkey_relevance: parkeys whose expression is False become 'N/A'. Errors propagate. */
   private mapIrrelevantParkeysToNa(header: Header, keepComments = false): Header {
     if (this.parkeyRelevance.size === 0) return header;
-    const ns: Record<string, PyObj> = { ...header };
-    for (const k of this.requiredParkeys) if (!(k in ns) || ns[k] === 'UNDEFINED' || ns[k] === null) ns[k] = 'UNDEFINED';
-    const exprNs = conditionHeaderKeys(ns);
-    exprNs['keep_comments'] = keepComments;
-    const out: Record<string, string> = { ...header };
+    // Expression namespace: every required parkey defined (missing ⇒ UNDEFINED), dotted aliases.
+    let ns: Record<string, PyObj> | undefined;
+    for (const k of this.requiredParkeys) {
+      if (!(k in header)) {
+        ns ??= { ...header };
+        ns[k] = 'UNDEFINED';
+      }
+    }
+    const exprNs = { ...conditionHeaderKeys((ns ?? header) as Record<string, PyObj>), keep_comments: keepComments };
+    let out: Record<string, string> | undefined;
     for (const parkey of this.requiredParkeys) {
       const expr = this.parkeyRelevance.get(parkey.toLowerCase());
-      if (expr && !expr.test(exprNs)) out[parkey] = 'N/A';
+      if (expr && !expr.test(exprNs)) {
+        out ??= { ...header };
+        out[parkey] = 'N/A';
+      }
     }
-    return out;
+    return out ?? header;
   }
 }
 

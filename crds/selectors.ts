@@ -76,6 +76,20 @@ function listRepr(items: readonly string[]): string {
   return `[${items.map(pyStrRepr).join(', ')}]`;
 }
 
+/** A lookup failure carried as a value; `error()` builds the exception the real library raises. */
+export class LookupFailure {
+  constructor(
+    readonly message: string,
+    private readonly make: (message: string) => CrdsLookupError,
+  ) {}
+  error(): CrdsLookupError {
+    return this.make(this.message);
+  }
+}
+
+const NO_MATCH = new LookupFailure('No match found.', (m) => new MatchingError(m));
+const useAfterFailure = (m: string) => new UseAfterError(m);
+
 function isSelector(v: unknown): v is Selector {
   return v instanceof Selector;
 }
@@ -97,6 +111,20 @@ export abstract class Selector {
   ) {}
 
   abstract choose(header: Header): Choice;
+
+  /**
+   * Like choose(), but a lookup failure (CrdsLookupError) is returned as a LookupFailure
+   * instead of thrown: Match tries the next weight group on it, and not building an Error
+   * (stack trace) for every too-early date keeps lookups fast.
+   */
+  chooseOrFail(header: Header): Choice | LookupFailure {
+    try {
+      return this.choose(header);
+    } catch (exc) {
+      if (exc instanceof CrdsLookupError) return new LookupFailure(exc.message, () => exc);
+      throw exc;
+    }
+  }
 
   /** Terminal values (strings) selected anywhere below this selector, sorted, unique. */
   referenceNames(): string[] {
@@ -285,6 +313,12 @@ export class MatchSelector extends Selector {
   }
 
   choose(header: Header): Choice {
+    const choice = this.chooseOrFail(header);
+    if (choice instanceof LookupFailure) throw choice.error();
+    return choice;
+  }
+
+  override chooseOrFail(header: Header): Choice | LookupFailure {
     // _check_defined
     for (const c of this.checks) {
       if (!(c.name in header) && !c.hasNa) {
@@ -293,24 +327,28 @@ export class MatchSelector extends Selector {
     }
     // _validate_header
     for (const c of this.checks) this.validate(c, header[c.name] ?? 'UNDEFINED');
-    // _winnow and _rank_candidates
-    const values = this.parameters.map((p) => header[p] ?? 'UNDEFINED');
+    // _winnow and _rank_candidates: weight = -(number of parameters matched by a non-N/A pattern)
+    const nparams = this.parameters.length;
+    const values: string[] = new Array(nparams);
+    for (let i = 0; i < nparams; i++) values[i] = header[this.parameters[i]] ?? 'UNDEFINED';
     const groups = new Map<number, number[]>();
-    const consider = (n: number): void => {
-      const row = this.rows[n];
+    const cands = this.candidates(header);
+    const count = cands ? cands.length : this.rows.length;
+    for (let k = 0; k < count; k++) {
+      const n = cands ? cands[k] : k;
+      const matchers = this.rows[n].matchers;
       let weight = 0;
-      for (let i = 0; i < values.length; i++) {
-        const s = row.matchers[i].match(values[i]);
-        if (s === -1) return;
-        weight -= s;
+      let i = 0;
+      for (; i < nparams; i++) {
+        const st = matchers[i].match(values[i]);
+        if (st === -1) break;
+        weight -= st;
       }
+      if (i < nparams) continue;
       const g = groups.get(weight);
       if (g) g.push(n);
       else groups.set(weight, [n]);
-    };
-    const cands = this.candidates(header);
-    if (cands) for (const n of cands) consider(n);
-    else for (let n = 0; n < this.rows.length; n++) consider(n);
+    }
     const weights = [...groups.keys()].sort((a, b) => a - b);
     for (const w of weights) {
       const members = groups.get(w)!;
@@ -336,14 +374,10 @@ export class MatchSelector extends Selector {
         selection = this.rows[members[0]].choice;
       }
       if (!isSelector(selection)) return selection;
-      try {
-        return selection.choose(header);
-      } catch (exc) {
-        if (exc instanceof CrdsLookupError) continue;
-        throw exc;
-      }
+      const choice = selection.chooseOrFail(header);
+      if (!(choice instanceof LookupFailure)) return choice;
     }
-    throw new MatchingError('No match found.');
+    return NO_MATCH;
   }
 }
 
@@ -475,6 +509,8 @@ export class UseAfterSelector extends Selector {
   readonly kind: SelectorName = 'UseAfter';
   /** entries sorted by key (textual comparison, as the real library) */
   readonly entries: readonly DatedEntry[];
+  private lastRawDate?: string;
+  private lastDate?: string;
 
   constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext, merged?: DatedEntry[]) {
     super(parameters, rawEntries, ctx);
@@ -497,8 +533,8 @@ export class UseAfterSelector extends Selector {
     return out;
   }
 
-  /** Greatest entry with key <= date. */
-  protected search(date: string): DatedEntry {
+  /** Greatest entry with key <= date, or undefined. */
+  protected find(date: string): DatedEntry | undefined {
     const e = this.entries;
     let lo = 0;
     let hi = e.length - 1;
@@ -512,14 +548,27 @@ export class UseAfterSelector extends Selector {
         hi = mid - 1;
       }
     }
-    if (found < 0) throw new UseAfterError(`No selection <= ${pyStrRepr(date)}`);
-    return e[found];
+    return found < 0 ? undefined : e[found];
   }
 
   choose(header: Header): Choice {
+    const choice = this.chooseOrFail(header);
+    if (choice instanceof LookupFailure) throw choice.error();
+    return choice;
+  }
+
+  override chooseOrFail(header: Header): Choice | LookupFailure {
     checkDefinedDateParams(this.kind, this.parameters, header);
-    const date = validateDatetime(this.kind, this.parameters, rawDate(this.parameters, header));
-    return chooseNested(this.search(date).choice, header);
+    const raw = rawDate(this.parameters, header);
+    // One-entry cache: consecutive lookups of one dataset share their date.
+    if (raw !== this.lastRawDate) {
+      this.lastDate = validateDatetime(this.kind, this.parameters, raw);
+      this.lastRawDate = raw;
+    }
+    const date = this.lastDate!;
+    const entry = this.find(date);
+    if (!entry) return new LookupFailure(`No selection <= ${pyStrRepr(date)}`, useAfterFailure);
+    return chooseNested(entry.choice, header);
   }
 
   /** Union of two date lists; on equal dates the greater file name wins. */
@@ -568,6 +617,17 @@ function compareVersions(a: readonly number[], b: readonly number[]): number {
 
 export class VersionAfterSelector extends UseAfterSelector {
   override readonly kind: SelectorName = 'VersionAfter';
+
+  // Back to the generic protocol (UseAfter's fast path does not apply here).
+  override chooseOrFail(header: Header): Choice | LookupFailure {
+    try {
+      return this.choose(header);
+    } catch (exc) {
+      if (exc instanceof CrdsLookupError) return new LookupFailure(exc.message, () => exc);
+      throw exc;
+    }
+  }
+
   private readonly versions: { v: number[]; choice: Selector | Terminal }[];
 
   constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext, merged?: DatedEntry[]) {
@@ -594,6 +654,17 @@ export class VersionAfterSelector extends UseAfterSelector {
 
 export class ClosestTimeSelector extends UseAfterSelector {
   override readonly kind: SelectorName = 'ClosestTime';
+
+  // Back to the generic protocol (UseAfter's fast path does not apply here).
+  override chooseOrFail(header: Header): Choice | LookupFailure {
+    try {
+      return this.choose(header);
+    } catch (exc) {
+      if (exc instanceof CrdsLookupError) return new LookupFailure(exc.message, () => exc);
+      throw exc;
+    }
+  }
+
 
   override choose(header: Header): Choice {
     checkDefinedDateParams(this.kind, this.parameters, header);

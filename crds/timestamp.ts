@@ -185,8 +185,16 @@ function parseDate(dateIn: string): DateTime {
   return ALPHABETICAL_RE.test(date) ? parseAlphabeticalDate(date) : parseNumericalDate(date);
 }
 
+const CANONICAL_RE = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)$/;
+
 /** timestamp.reformat_date: any recognised form → 'YYYY-MM-DD HH:MM:SS[.ffffff]'. */
 export function reformatDate(date: string): string {
+  // Fast path: an already canonical, valid date reformats to itself.
+  const c = CANONICAL_RE.exec(date);
+  if (c) {
+    const [y, mo, d, h, mi, s] = c.slice(1).map(Number);
+    if (y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) && h <= 23 && mi <= 59 && s <= 59) return date;
+  }
   const d = parseDate(date);
   let s = `${pad(d.year, 4)}-${pad(d.month, 2)}-${pad(d.day, 2)} ${pad(d.hour, 2)}:${pad(d.minute, 2)}:${pad(d.second, 2)}`;
   if (d.microsecond) s += '.' + pad(d.microsecond, 6);
