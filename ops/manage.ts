@@ -32,10 +32,11 @@ async function main(argv: string[]): Promise<number> {
   return mod.default(args);
 }
 
+// exitCode, not exit(): exit() would cut off output still being written to a pipe.
 main(process.argv.slice(2)).then(
-  (status) => process.exit(status),
+  (status) => (process.exitCode = status),
   (err: unknown) => {
     process.stderr.write(`ops/manage: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exitCode = 1;
   },
 );

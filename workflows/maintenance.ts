@@ -4,7 +4,7 @@ import type { LockActivities, ClearExpiredLocksResult } from '../activities/lock
 
 const { clearExpiredLocks } = proxyActivities<LockActivities>({
   // A crashed worker's attempt is retried by another after this long.
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds' },
 });
 

@@ -1,0 +1,49 @@
+// The real services the integration tests talk to, started by ops/runtests: a throwaway
+// MariaDB (each test file gets a database of its own in it) and a Temporal dev server.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createConnection } from 'mysql2/promise';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the integration tests through ops/runtests, which starts the services`);
+  return value;
+}
+
+export const temporalAddress = (): string => required('TEMPORAL_ADDRESS');
+
+/** A unique suffix for names of databases, task queues and workflow ids. */
+export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty MariaDB database for one test file. */
+export async function freshMysqlDatabase(prefix: string): Promise<TestDatabase> {
+  const server = required('CRDS_TEST_MYSQL_URL').replace(/\/$/, '');
+  const name = uniqueName(`crds_${prefix}`).replace(/[^A-Za-z0-9_]/g, '_');
+  const admin = await createConnection(server);
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  await admin.end();
+  return {
+    url: `${server}/${name}`,
+    drop: async () => {
+      const c = await createConnection(server);
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await c.end();
+    },
+  };
+}
+
+/** A fresh SQLite file in a temporary folder (removed by `drop`). */
+export function freshSqliteDatabase(): TestDatabase {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-sqlite-'));
+  return {
+    url: `sqlite:${path.join(dir, 'crds.sqlite')}`,
+    drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
