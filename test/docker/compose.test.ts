@@ -1,0 +1,41 @@
+// No Docker engine or compose plugin runs here, so the compose file is checked by what it
+// must say: the production topology, wired to the variables the server actually reads.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../config';
+import { REPO_ROOT } from '../support/paths';
+
+type Service = { environment?: Record<string, string>; depends_on?: unknown; volumes?: string[]; command?: string[]; build?: { dockerfile: string } };
+const compose = parse(fs.readFileSync(path.join(REPO_ROOT, 'docker', 'compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+
+/** Substitutes ${VAR:-default} / ${VAR:?message} as compose would, with VAR unset. */
+function interpolate(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op: string, arg: string) => vars[name] ?? (op === '-' ? arg : `<${name}>`));
+}
+
+it('describes MySQL, Temporal with its UI, the web and the worker', () => {
+  expect(Object.keys(compose.services).sort()).toEqual(['mysql', 'temporal', 'temporal-ui', 'web', 'worker']);
+  expect(compose.services.worker!.command).toEqual(['node', '--import', 'tsx', 'workers/main.ts']);
+  for (const app of ['web', 'worker']) {
+    const dockerfile = compose.services[app]!.build!.dockerfile;
+    expect(fs.existsSync(path.join(REPO_ROOT, dockerfile))).toBe(true);
+    expect(compose.services[app]!.volumes).toEqual(['server-files:/srv/crds/server_files', 'file-cache:/srv/crds/cache']);
+  }
+  expect(Object.keys(compose.volumes).sort()).toEqual(['file-cache', 'mysql-data', 'server-files']);
+});
+
+it('gives the web and the worker an environment the server accepts', () => {
+  for (const app of ['web', 'worker']) {
+    const env = Object.fromEntries(
+      Object.entries(compose.services[app]!.environment!).map(([k, v]) => [k, interpolate(String(v), { CRDS_DB_PASSWORD: 'pw' })]),
+    );
+    const cfg = loadConfig(env);
+    expect(cfg.usecase).toBe('ops');
+    expect(cfg.databaseUrl).toBe('mysql://crds:pw@mysql:3306/crds');
+    expect(cfg.temporal.address).toBe('temporal:7233');
+  }
+});
