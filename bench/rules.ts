@@ -199,6 +199,8 @@ function main(): void {
   for (const ctx of contexts) {
     if (lookups[ctx].differ.length) console.log(`${ctx}: headers answered differently, e.g. ${lookups[ctx].differ.join(', ')} (see npx jest test/differential)`);
   }
+  if (!arg('--headers', '')) fs.rmSync(tmp, { recursive: true, force: true });
+  else fs.rmSync(pyAnswersFile, { force: true });
   console.log(`(${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; load runs: ${repeat}; headers: ${headersFile}; gc ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'exposed' : 'not exposed'})`);
 }
 

@@ -53,10 +53,12 @@ describe('recorded archive best references', () => {
     .sort()
     .map((f) => path.join(TESTDATA, 'hst', f));
   let records: ArchiveRecord[] = [];
+  const tmp = makeTempDir('crds-archive-');
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   beforeAll(async () => {
     requireRealCrds();
-    const out = path.join(makeTempDir('crds-archive-'), 'archive.jsonl');
+    const out = path.join(tmp, 'archive.jsonl');
     await runOracle('archive.py', files, out);
     records = readJsonl<ArchiveRecord>(out);
   });

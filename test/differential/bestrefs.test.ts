@@ -10,6 +10,7 @@
 //   4. answers are compared type by type: the same file names, the same "NOT FOUND n/a"
 //      and omit decisions, the same error messages, and the same whole-call failures.
 // On any difference the test fails with a summary by kind and by rmap, with examples.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { MappingStore } from '../../crds';
@@ -85,6 +86,8 @@ describe('best references: TS engine vs the real crds library', () => {
     timings.real = Date.now() - t;
     expected = new Map(readJsonl<OracleAnswer>(answersFile).map((a) => [a.id, a]));
   });
+
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test('the generated headers and the real answers are a meaningful workload', () => {
     // If the generator or the oracle degenerates (say every answer becomes an error),

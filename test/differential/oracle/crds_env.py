@@ -19,7 +19,9 @@ Import this module BEFORE importing anything from `crds`:
   header's answer becomes an error, and the differential test reports it (it cannot pass
   silently). `STDATAMODELS_STUBBED` tells whether the stand-in is in use.
 """
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -46,6 +48,7 @@ os.environ.pop("CRDS_SERVER_URL", None)
 os.environ.pop("CRDS_MAPPATH_SINGLE", None)
 os.environ.pop("CRDS_CONTEXT", None)
 os.environ["CRDS_PATH"] = tempfile.mkdtemp(prefix="crds-oracle-")
+atexit.register(shutil.rmtree, os.environ["CRDS_PATH"], True)
 os.environ["CRDS_MAPPATH"] = MAPPINGS
 
 try:
