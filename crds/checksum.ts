@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { ChecksumError } from './errors';
 
-// Python splitlines() boundaries besides \n: \r, \r\n, \v, \f, \x1c-\x1e, \x85, \u2028, \u2029.
-const RARE_BOUNDARY = /[\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
+// Python splitlines() boundaries: \n, \r, \r\n, \v, \f, \x1c-\x1e, \x85, \u2028, \u2029.
 const PY_LINE = /[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])?/g;
 
 /** Python `text.splitlines(True)`. */
@@ -20,27 +19,31 @@ export function splitlinesKeepEnds(text: string): string[] {
   return lines;
 }
 
-/** The CRDS mapping checksum of `text` (lower-case hex). */
+const isBoundary = (c: number): boolean =>
+  c === 10 || c === 13 || c === 11 || c === 12 || c === 0x1c || c === 0x1d || c === 0x1e || c === 0x85 || c === 0x2028 || c === 0x2029;
+
+/**
+ * The CRDS mapping checksum of `text` (lower-case hex). Only the lines holding "sha1sum" are
+ * removed, so line boundaries (Python splitlines: \n, \r\n, \r, \v, \f, \x1c-\x1e, \x85,
+ * \u2028, \u2029) are looked for only around those occurrences; the rest is hashed as is.
+ */
 export function mappingChecksum(text: string): string {
   const hash = createHash('sha1');
-  if (!RARE_BOUNDARY.test(text)) {
-    // Fast path for '\n'-only text: hash the spans between the removed lines.
-    let from = 0;
-    let at = text.indexOf('sha1sum');
-    while (at !== -1) {
-      const lineStart = text.lastIndexOf('\n', at) + 1;
-      const nl = text.indexOf('\n', at);
-      const lineEnd = nl === -1 ? text.length : nl + 1;
-      if (lineStart > from) hash.update(text.slice(from, lineStart), 'utf8');
-      from = lineEnd;
-      at = text.indexOf('sha1sum', lineEnd);
+  let from = 0;
+  let at = text.indexOf('sha1sum');
+  while (at !== -1) {
+    let lineStart = at;
+    while (lineStart > from && !isBoundary(text.charCodeAt(lineStart - 1))) lineStart--;
+    let lineEnd = at + 7;
+    while (lineEnd < text.length && !isBoundary(text.charCodeAt(lineEnd))) lineEnd++;
+    if (lineEnd < text.length) {
+      lineEnd += text.charCodeAt(lineEnd) === 13 && text.charCodeAt(lineEnd + 1) === 10 ? 2 : 1;
     }
-    if (from < text.length) hash.update(text.slice(from), 'utf8');
-  } else {
-    for (const line of splitlinesKeepEnds(text)) {
-      if (!line.includes('sha1sum')) hash.update(line, 'utf8');
-    }
+    if (lineStart > from) hash.update(text.slice(from, lineStart), 'utf8');
+    from = lineEnd;
+    at = text.indexOf('sha1sum', lineEnd);
   }
+  if (from < text.length) hash.update(text.slice(from), 'utf8');
   return hash.digest('hex');
 }
 

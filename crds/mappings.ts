@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MappingAst, PyDict, PyValue } from './ast';
+import { EngineCache } from './cache';
 import { mappingChecksum } from './checksum';
 import { conditionHeader, conditionHeaderKeys, type HeaderValue } from './conditioning';
 import {
@@ -98,6 +99,8 @@ function strList(v: PyValue | undefined): string[] {
 
 export interface LoadOptions {
   ignoreChecksum?: ChecksumPolicy;
+  /** memo shared by the mappings of a store (a fresh one when absent) */
+  cache?: EngineCache;
   /** Called with warnings (checksum downgraded to warn, failed relevance expressions). */
   warn?: (message: string) => void;
 }
@@ -390,7 +393,8 @@ export class ReferenceMapping extends BaseMapping {
       }
       const mo = rawHeader.get('merge_overlaps');
       const mergeOverlaps = mo === undefined ? true : ['TRUE', '1'].includes(String(headerView(mo)).toUpperCase());
-      selector = buildSelector(ast.selector, parkey, { name: base, substitutions, mergeOverlaps });
+      const cache = options.cache ?? store?.cache ?? new EngineCache();
+      selector = buildSelector(ast.selector, parkey, { name: base, substitutions, mergeOverlaps, cache });
     } catch (exc) {
       if (exc instanceof MappingSyntaxError) throw exc;
       throw new MappingError(`Can't load file ${filename} : ${(exc as Error).message}`);
@@ -640,6 +644,8 @@ interface CacheEntry {
 export class MappingStore {
   readonly ignoreChecksum: ChecksumPolicy;
   readonly warnings: string[] = [];
+  /** memo of conditioning, matchers and dates shared by this store's mappings */
+  readonly cache = new EngineCache();
   private readonly byPath = new Map<string, CacheEntry>();
   private readonly byContent = new Map<string, Mapping>();
 

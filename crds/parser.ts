@@ -75,81 +75,94 @@ function decodeEscape(src: string, i: number): [string, number] {
   return ['\\' + (c ?? ''), c === undefined ? 0 : 1];
 }
 
+const NAME_START = /[A-Za-z_]/;
+const NUMBER_RE = /(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)/y;
+const NAME_RE = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+/** Tokenizer over the whole text; tracks line starts so columns are cheap. */
 class Tokenizer {
   private i = 0;
   private line = 1;
-  private col = 1;
+  private lineStart = 0;
 
   constructor(
     private readonly src: string,
     private readonly filename: string,
   ) {}
 
-  fail(reason: string, line = this.line, column = this.col): never {
+  fail(reason: string, line = this.line, column = this.i - this.lineStart + 1): never {
     throw new MappingSyntaxError(reason, this.filename, line, column);
   }
 
-  private advance(n: number): void {
-    for (let k = 0; k < n; k++) {
-      const ch = this.src.charCodeAt(this.i++);
-      if (ch === 10) {
-        this.line++;
-        this.col = 1;
-      } else {
-        this.col++;
-      }
+  /** Advance over src[from, to), counting newlines. */
+  private skipTo(to: number): void {
+    const src = this.src;
+    let nl = src.indexOf('\n', this.i);
+    while (nl !== -1 && nl < to) {
+      this.line++;
+      this.lineStart = nl + 1;
+      nl = src.indexOf('\n', nl + 1);
     }
+    this.i = to;
   }
 
   tokenize(): Token[] {
     const src = this.src;
+    const n = src.length;
     const out: Token[] = [];
     for (;;) {
       // whitespace and comments
-      while (this.i < src.length) {
-        const c = src[this.i];
-        if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') {
-          this.advance(1);
-        } else if (c === '\\' && src[this.i + 1] === '\n') {
-          this.advance(2); // explicit line joining
-        } else if (c === '#') {
-          while (this.i < src.length && src[this.i] !== '\n') this.advance(1);
+      while (this.i < n) {
+        const c = src.charCodeAt(this.i);
+        if (c === 10) {
+          this.i++;
+          this.line++;
+          this.lineStart = this.i;
+        } else if (c === 32 || c === 9 || c === 13 || c === 12) {
+          this.i++;
+        } else if (c === 92 /* \\ */ && src.charCodeAt(this.i + 1) === 10) {
+          this.i += 2; // explicit line joining
+          this.line++;
+          this.lineStart = this.i;
+        } else if (c === 35 /* # */) {
+          const nl = src.indexOf('\n', this.i);
+          this.i = nl === -1 ? n : nl;
         } else {
           break;
         }
       }
       const line = this.line;
-      const column = this.col;
-      if (this.i >= src.length) {
+      const column = this.i - this.lineStart + 1;
+      if (this.i >= n) {
         out.push({ kind: 'eof', text: 'end of file', line, column });
         return out;
       }
       const c = src[this.i];
       if (c === "'" || c === '"') {
         out.push(this.string(line, column));
-      } else if (/[A-Za-z_]/.test(c)) {
-        let j = this.i;
-        while (j < src.length && /[A-Za-z0-9_]/.test(src[j])) j++;
-        const word = src.slice(this.i, j);
+      } else if (NAME_START.test(c)) {
+        NAME_RE.lastIndex = this.i;
+        const word = NAME_RE.exec(src)![0];
+        const j = this.i + word.length;
         // string prefixes u'', r'' (b'' would be bytes, not legal in a mapping)
         if (/^[uUrR]$/.test(word) && (src[j] === "'" || src[j] === '"')) {
-          this.advance(1);
+          this.i++;
           out.push(this.string(line, column, word.toLowerCase() === 'r'));
         } else {
-          this.advance(j - this.i);
+          this.i = j;
           out.push({ kind: 'name', text: word, line, column });
         }
-      } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[this.i + 1] ?? ''))) {
-        const m = /^(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)/.exec(src.slice(this.i, this.i + 64))!;
-        const text = m[0];
+      } else if ((c >= '0' && c <= '9') || (c === '.' && /[0-9]/.test(src[this.i + 1] ?? ''))) {
+        NUMBER_RE.lastIndex = this.i;
+        const text = NUMBER_RE.exec(src)![0];
         const after = src[this.i + text.length];
         if (after !== undefined && /[A-Za-z0-9_.]/.test(after)) {
           this.fail(`invalid number literal starting '${text}${after}'`);
         }
-        this.advance(text.length);
+        this.i += text.length;
         out.push({ kind: 'num', text, line, column });
       } else if (OPS.has(c)) {
-        this.advance(1);
+        this.i++;
         out.push({ kind: 'op', text: c, line, column });
       } else {
         this.fail(`unexpected character ${JSON.stringify(c)}`);
@@ -160,9 +173,18 @@ class Tokenizer {
   private string(line: number, column: number, raw = false): Token {
     const src = this.src;
     const quote = src[this.i];
-    const triple = src.startsWith(quote.repeat(3), this.i);
-    const delim = triple ? quote.repeat(3) : quote;
-    this.advance(delim.length);
+    const triple = src.startsWith(quote + quote + quote, this.i);
+    const delim = triple ? quote + quote + quote : quote;
+    this.i += delim.length;
+    // Fast path: no backslash before the closing delimiter (and no newline for '...').
+    const close = src.indexOf(delim, this.i);
+    if (close !== -1) {
+      const body = src.slice(this.i, close);
+      if (!body.includes('\\') && (triple || !body.includes('\n'))) {
+        this.skipTo(close + delim.length);
+        return { kind: 'str', text: delim, value: body, triple, line, column };
+      }
+    }
     let value = '';
     let chunkStart = this.i;
     for (;;) {
@@ -172,21 +194,25 @@ class Tokenizer {
         value += src.slice(chunkStart, this.i);
         if (raw) {
           value += src.slice(this.i, this.i + 2);
-          this.advance(2);
+          this.skipTo(this.i + 2);
         } else {
           const [text, used] = decodeEscape(src, this.i + 1);
           value += text;
-          this.advance(1 + used);
+          this.skipTo(this.i + 1 + used);
         }
         chunkStart = this.i;
       } else if (c === '\n' && !triple) {
         this.fail('end of line inside a string literal', line, column);
       } else if (src.startsWith(delim, this.i)) {
         value += src.slice(chunkStart, this.i);
-        this.advance(delim.length);
+        this.i += delim.length;
         return { kind: 'str', text: delim, value, triple, line, column };
+      } else if (c === '\n') {
+        this.i++;
+        this.line++;
+        this.lineStart = this.i;
       } else {
-        this.advance(1);
+        this.i++;
       }
     }
   }

@@ -4,6 +4,7 @@
 // matchers and, for Match, an index on the most selective parameter.
 
 import type { PyCall, PyValue, SelectorName } from './ast';
+import type { EngineCache } from './cache';
 import { conditionValue } from './conditioning';
 import {
   AmbiguousMatchError,
@@ -36,6 +37,8 @@ export interface SelectorContext {
   /** header `substitutions` merged over the defaults */
   substitutions: Record<string, Record<string, PyValue>>;
   mergeOverlaps: boolean;
+  /** shared memo of conditioning, matchers and dates */
+  cache: EngineCache;
 }
 
 export const DEFAULT_SUBSTITUTIONS: Record<string, Record<string, PyValue>> = {
@@ -194,9 +197,10 @@ export class MatchSelector extends Selector {
   constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
     super(parameters, rawEntries, ctx);
     // 1. substitutions on raw keys (Python dict: a substituted key replaces the old one).
+    const substituted = parameters.some((p) => ctx.substitutions[p]);
     const selections = new Map<string, { key: PyValue; value: Selector | Terminal }>();
-    for (const e of rawEntries) selections.set(pyKeyId(e.key), { key: e.key, value: e.value });
-    for (const [which, param] of parameters.entries()) {
+    if (substituted) for (const e of rawEntries) selections.set(pyKeyId(e.key), { key: e.key, value: e.value });
+    for (const [which, param] of substituted ? parameters.entries() : []) {
       const table = ctx.substitutions[param];
       if (!table) continue;
       for (const id of [...selections.keys()]) {
@@ -221,8 +225,8 @@ export class MatchSelector extends Selector {
     // 2. conditioning, duplicate check, sort.
     const rows: MatchRow[] = [];
     const seen = new Set<string>();
-    for (const { key, value } of selections.values()) {
-      const cond = conditionMatchKey(key);
+    for (const { key, value } of substituted ? selections.values() : rawEntries) {
+      const cond = conditionMatchKey(key, ctx.cache);
       const id = cond.join('\u0000');
       if (seen.has(id)) {
         throw new MappingFormatError(`Key ${pyTupleRepr(cond)} appears more than once `);
@@ -255,7 +259,7 @@ export class MatchSelector extends Selector {
     }
     for (const row of rows) {
       try {
-        row.matchers = row.key.map(matcher);
+        row.matchers = row.key.map((k) => ctx.cache.matcher(k));
       } catch (exc) {
         throw new MappingFormatError(`Invalid match key ${pyTupleRepr(row.key)}: ${(exc as Error).message}`);
       }
@@ -264,15 +268,16 @@ export class MatchSelector extends Selector {
     // 4. index the parameter with the most distinct exact values (speeds big HST rmaps).
     let best = -1;
     let bestCount = 1;
-    for (let i = 0; i < parameters.length; i++) {
-      const distinct = new Set(rows.filter((r) => r.matchers[i].kind === 'exact').map((r) => r.matchers[i].key));
+    for (let i = 0; i < parameters.length && rows.length > 8; i++) {
+      const distinct = new Set<string>();
+      for (const r of rows) if (r.matchers[i].kind === 'exact') distinct.add(r.matchers[i].key);
       if (distinct.size > bestCount) {
         best = i;
         bestCount = distinct.size;
       }
     }
     this.indexParam = best;
-    if (best >= 0 && rows.length > 8) {
+    if (best >= 0) {
       this.index = new Map();
       rows.forEach((r, n) => {
         const m = r.matchers[best];
@@ -382,20 +387,21 @@ export class MatchSelector extends Selector {
 }
 
 /** MatchSelector.condition_key: raw key → tuple of conditioned strings. */
-export function conditionMatchKey(key: PyValue): string[] {
+export function conditionMatchKey(key: PyValue, cache?: EngineCache): string[] {
   const items = key.t === 'tuple' ? key.items : [key];
-  return items.map(conditionKeyElement);
+  const cond = cache ? (s: string) => cache.conditionValue(s) : conditionValue;
+  return items.map((e) => conditionKeyElement(e, cond));
 }
 
-function conditionKeyElement(elem: PyValue): string {
+function conditionKeyElement(elem: PyValue, cond: (s: string) => string): string {
   if (elem.t === 'str') {
     const s = elem.v;
     if ((s.startsWith('{') && s.endsWith('}')) || (s.startsWith('(') && s.endsWith(')'))) return s;
-    if (s.includes('|')) return globList(s).map(conditionValue).join('|');
-    return conditionValue(globList(s).join('|'));
+    if (s.includes('|')) return globList(s).map(cond).join('|');
+    return cond(s); // glob_compress of a value without '|' is the value itself
   }
-  if (elem.t === 'tuple' || elem.t === 'list') return elem.items.map((v) => conditionValue(pyStr(v))).join('|');
-  return conditionValue(pyStr(elem));
+  if (elem.t === 'tuple' || elem.t === 'list') return elem.items.map((v) => cond(pyStr(v))).join('|');
+  return cond(pyStr(elem));
 }
 
 function compareTuples(a: readonly string[], b: readonly string[]): number {
@@ -465,9 +471,9 @@ function parametersRepr(parameters: readonly string[]): string {
 }
 
 /** Selector._validate_datetime: reformat or ValidationError naming the parameters. */
-function validateDatetime(kind: string, parameters: readonly string[], value: string): string {
+function validateDatetime(kind: string, parameters: readonly string[], value: string, cache?: EngineCache): string {
   try {
-    return reformatDate(value);
+    return cache ? cache.reformatDate(value) : reformatDate(value);
   } catch (exc) {
     throw new ValidationError(
       `${kind} Invalid date/time format for ${parametersRepr(parameters)} value = ${pyStrRepr(value)} exception is ${pyStrRepr((exc as Error).message)}`,
@@ -509,17 +515,17 @@ export class UseAfterSelector extends Selector {
   readonly kind: SelectorName = 'UseAfter';
   /** entries sorted by key (textual comparison, as the real library) */
   readonly entries: readonly DatedEntry[];
-  private lastRawDate?: string;
-  private lastDate?: string;
 
   constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext, merged?: DatedEntry[]) {
     super(parameters, rawEntries, ctx);
     if (merged) {
       this.entries = merged;
     } else {
-      const byKey = new Map<string, DatedEntry>();
-      for (const e of rawEntries) byKey.set(pyKeyId(e.key), { key: pyStr(e.key), choice: e.value });
-      this.entries = [...byKey.values()].sort((a, b) => pyCompare(a.key, b.key));
+      // rawEntries are unique keys already (buildSelector applies Python dict semantics).
+      const entries = rawEntries.map((e) => ({ key: e.key.t === 'str' ? e.key.v : pyStr(e.key), choice: e.value }));
+      let sorted = true;
+      for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1].key <= entries[i].key;
+      this.entries = sorted ? entries : entries.sort((a, b) => pyCompare(a.key, b.key));
     }
   }
 
@@ -561,11 +567,7 @@ export class UseAfterSelector extends Selector {
     checkDefinedDateParams(this.kind, this.parameters, header);
     const raw = rawDate(this.parameters, header);
     // One-entry cache: consecutive lookups of one dataset share their date.
-    if (raw !== this.lastRawDate) {
-      this.lastDate = validateDatetime(this.kind, this.parameters, raw);
-      this.lastRawDate = raw;
-    }
-    const date = this.lastDate!;
+    const date = validateDatetime(this.kind, this.parameters, raw, this.ctx.cache);
     const entry = this.find(date);
     if (!entry) return new LookupFailure(`No selection <= ${pyStrRepr(date)}`, useAfterFailure);
     return chooseNested(entry.choice, header);
@@ -866,9 +868,10 @@ export function buildSelector(call: PyCall, parkey: PyValue, ctx: SelectorContex
   });
   // Python dict semantics: a repeated key keeps its first position and its last value.
   const byId = new Map<string, RawEntry>();
+  const allStrings = call.arg.entries.every((e) => e.key.t === 'str');
   for (const e of call.arg.entries) {
     const value = e.value.t === 'call' ? buildSelector(e.value, parkey, ctx, depth + 1) : terminalOf(e.value);
-    const id = pyKeyId(e.key);
+    const id = allStrings ? (e.key as { v: string }).v : pyKeyId(e.key);
     const prior = byId.get(id);
     if (prior) prior.value = value;
     else byId.set(id, { key: e.key, value });

@@ -1,0 +1,34 @@
+// The engine's explicit cache object (no hidden global state): memoized pure functions that
+// load and lookup repeat a great deal — conditioning of match-key elements, matcher objects,
+// dataset dates. One per MappingStore; bounded so a long-running server cannot grow it forever.
+import { conditionValue } from './conditioning';
+import { matcher, type Matcher } from './matchers';
+import { reformatDate } from './timestamp';
+
+const LIMIT = 50_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  if (map.size >= LIMIT) map.clear();
+  map.set(key, value);
+  return value;
+}
+
+export class EngineCache {
+  private readonly conditioned = new Map<string, string>();
+  private readonly matchers = new Map<string, Matcher>();
+  private readonly dates = new Map<string, string>();
+
+  conditionValue(s: string): string {
+    return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
+  }
+
+  /** Matchers are immutable, so one per distinct conditioned key element is shared. */
+  matcher(key: string): Matcher {
+    return this.matchers.get(key) ?? remember(this.matchers, key, matcher(key));
+  }
+
+  /** reformatDate of a dataset date; failures are not cached (they throw each time). */
+  reformatDate(raw: string): string {
+    return this.dates.get(raw) ?? remember(this.dates, raw, reformatDate(raw));
+  }
+}
