@@ -659,7 +659,9 @@ export class MappingStore {
   /** The path of a mapping name (basename or path); throws MappingNotFoundError. */
   locate(name: string): string {
     if (name.includes('/') || name.includes(path.sep)) {
-      if (fs.existsSync(name)) return name;
+      // A path: absolute, or relative to the mappings folder.
+      const file = path.isAbsolute(name) ? name : path.join(this.mappingsDir, name);
+      if (fs.existsSync(file)) return file;
       throw new MappingNotFoundError(`Mapping file ${pyStrRepr(name)} not found`);
     }
     const flat = path.join(this.mappingsDir, name);

@@ -53,3 +53,21 @@ describe('verifyChecksum', () => {
     expect(() => verifyChecksum(text, '0'.repeat(40), 'x.rmap')).toThrow(new ChecksumError("sha1sum mismatch in 'x.rmap'"));
   });
 });
+
+describe('mappingChecksum equals the splitlines definition on random texts', () => {
+  test('20,000 random mixes of boundaries and sha1sum fragments', () => {
+    const reference = (t: string) =>
+      sha1(splitlinesKeepEnds(t).filter((l) => !l.includes('sha1sum')).join(''));
+    const parts = ['a', 'sha1sum', '\n', '\r', '\r\n', '\v', '\x85', '\u2028', 'x sha1sum y', ' ', 'sha1', 'sum', 'é'];
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 20000; i++) {
+      let t = '';
+      for (let k = rnd(12); k > 0; k--) t += parts[rnd(parts.length)];
+      expect([t, mappingChecksum(t)]).toEqual([t, reference(t)]);
+    }
+  });
+});
