@@ -63,13 +63,18 @@ function port(env: Env, name: string, fallback: number): number {
   return Number(raw);
 }
 
+/** Where the embedded site keeps its state (catalog, Temporal state, logs): CRDS_VAR_DIR or var/. */
+function varDir(env: Env): string {
+  return env.CRDS_VAR_DIR ? path.resolve(env.CRDS_VAR_DIR) : path.join(REPO_ROOT, 'var');
+}
+
 function databaseUrl(env: Env, required: boolean): string {
   const raw = env.CRDS_DATABASE_URL;
   if (raw === undefined || raw === '') {
     if (required) {
       throw new ConfigError('CRDS_DATABASE_URL is missing: a server that is not local needs mysql://user:password@host:port/database');
     }
-    return `sqlite:${path.join(REPO_ROOT, 'var', 'crds.sqlite')}`;
+    return `sqlite:${path.join(varDir(env), 'crds.sqlite')}`;
   }
   if (raw.startsWith('sqlite:')) {
     if (raw.length === 'sqlite:'.length) throw new ConfigError('CRDS_DATABASE_URL=sqlite: names no file: expected sqlite:<path> or sqlite::memory:');
@@ -143,8 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
       taskQueue: env.CRDS_TASK_QUEUE || `crds-${observatory}`,
       uiUrl: absoluteUrl(env, 'TEMPORAL_UI_URL', 'http://localhost:8233'),
     },
-    serverFiles: folder(env, 'CRDS_SERVER_FILES', path.join(REPO_ROOT, 'var', 'server_files')),
-    fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(REPO_ROOT, 'var', 'file_cache')),
+    serverFiles: folder(env, 'CRDS_SERVER_FILES', path.join(varDir(env), 'server_files')),
+    fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(varDir(env), 'file_cache')),
     port: listenPort,
     siteUrl: absoluteUrl(env, 'CRDS_SITE_URL', `http://localhost:${listenPort}`),
   };

@@ -24,7 +24,10 @@ export function startProcess(script: string, env: Record<string, string>, ready?
   const started: Started = { child, output: () => out, exited };
   if (!ready) return Promise.resolve(started);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started process behind to hold jest open
+      reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       if (ready.test(out)) {
         clearTimeout(timer);
