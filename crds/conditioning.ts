@@ -14,7 +14,9 @@ export function pyScalarStr(value: HeaderValue): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (value === null || value === undefined) return 'None';
-  // JSON numbers: integers print like Python ints, others like Python floats.
+  // JSON numbers: integers print like Python ints, others like Python floats. -0 can only
+  // come from a float (-0.0): Python's int has no negative zero.
+  if (Object.is(value, -0)) return '-0.0';
   return Number.isInteger(value) && Math.abs(value) < 1e21 ? String(value) : pyFloatRepr(value);
 }
 

@@ -267,7 +267,9 @@ export class PipelineContext extends ContextMapping {
       conditioned,
       [...imap.getRequiredParkeys(), this.instrumentKey],
     );
-    return imap.getBestReferences(minimized, reftypes);
+    // The real library determines the instrument again from the minimized header, so an
+    // instrument given only under an alias keyword (e.g. META.INSTRUMENT.NAME for HST) fails.
+    return this.getImap(this.getInstrument(minimized)).getBestReferences(minimized, reftypes);
   }
 }
 

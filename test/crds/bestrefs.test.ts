@@ -64,6 +64,17 @@ describe('result catalogue (§3.8)', () => {
     expect(() => hst().getBestReferences({ INSTRUME: 'FOO' })).toThrow(CrdsUnknownInstrumentError);
     expect(() => hst().getBestReferences({ INSTRUME: 'FOO' })).toThrow("Unknown instrument 'foo' for context 'hst_0729.pmap'");
   });
+  test('the instrument is taken again from the minimized header (an HST alias keyword fails)', () => {
+    expect(() => hst().getBestReferences({ 'META.INSTRUMENT.NAME': 'ACS', 'DATE-OBS': '2015-06-01', 'TIME-OBS': '00:00:00' })).toThrow(
+      "Missing 'INSTRUME' keyword in header for determining instrument.",
+    );
+  });
+  test('a JSON -0 is a Python float -0.0', () => {
+    const h = { INSTRUME: 'COS', DETECTOR: 'FUV', OPT_ELEM: 'G140L', CENWAVE: 1076, LIFE_ADJ: -0, FLUXCORR: 'PERFORM', OBSTYPE: 'SPECTROSCOPIC', 'DATE-OBS': '1993-11-19', 'TIME-OBS': '08:42:57' };
+    expect(hst().getBestReferences(h, ['fluxtab']).fluxtab).toBe(
+      "NOT FOUND  parameter='LIFE_ADJ' value='-0.0' is not in ['-1.0', '0.0', '1.0', '2.0', '3.0', '4.0']",
+    );
+  });
   test('JWST bare FITS keywords are translated to data-model parkeys', () => {
     const fits = { INSTRUME: 'FGS', DETECTOR: 'GUIDER1', EXP_TYPE: 'FGS_ID-STACK', 'DATE-OBS': '2015-06-01', 'TIME-OBS': '00:00:00' };
     expect(jwst().getBestReferences(fits, ['flat'])).toEqual({ flat: 'jwst_fgs_flat_0001.fits' });
