@@ -58,7 +58,7 @@ afterAll(async () => {
 it('runs the site, refuses to run it twice, stops it completely, and keeps its state', async () => {
   const first = await ops('run');
   expect(first.stdout).toContain(`http://localhost:${ports.web}/`);
-  const health = await (await fetch(`http://127.0.0.1:${ports.web}/health`)).json();
+  const health = (await (await fetch(`http://127.0.0.1:${ports.web}/health`)).json()) as { database: { url: string } };
   expect(health).toMatchObject({ status: 'ok', database: { ok: true, dialect: 'sqlite' }, temporal: { ok: true } });
   expect(health.database.url).toBe(`sqlite:${path.join(varDir, 'crds.sqlite')}`);
 
@@ -86,7 +86,7 @@ it('runs the site, refuses to run it twice, stops it completely, and keeps its s
   expect(fs.readdirSync(path.join(varDir, 'run')).filter((f) => f.endsWith('.pid'))).toEqual([]);
 
   await ops('run');
-  expect((await (await fetch(`http://127.0.0.1:${ports.web}/health`)).json()).status).toBe('ok');
+  expect(((await (await fetch(`http://127.0.0.1:${ports.web}/health`)).json()) as { status: string }).status).toBe('ok');
   await withClient(async (client) => {
     const described = await client.workflow.getHandle(workflowId).describe();
     expect(described.status.name).toBe('COMPLETED');
