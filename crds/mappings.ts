@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { MappingAst, PyDict, PyValue } from './ast';
+import type { MappingAst, PyCall, PyDict, PyValue } from './ast';
 import { EngineCache } from './cache';
 import { mappingChecksum } from './checksum';
 import { conditionHeader, conditionHeaderKeys, type HeaderValue } from './conditioning';
@@ -101,6 +101,8 @@ export interface LoadOptions {
   ignoreChecksum?: ChecksumPolicy;
   /** memo shared by the mappings of a store (a fresh one when absent) */
   cache?: EngineCache;
+  /** instantiate rmap selector trees now, as the real library does (default: on first use) */
+  eager?: boolean;
   /** Called with warnings (checksum downgraded to warn, failed relevance expressions). */
   warn?: (message: string) => void;
 }
@@ -360,7 +362,9 @@ export function minimizeHeader(
 
 export class ReferenceMapping extends BaseMapping {
   readonly kind = 'rmap' as const;
-  readonly selector: Selector;
+  private built?: Selector;
+  private buildError?: Error;
+  private readonly selectorCache: EngineCache;
   readonly requiredParkeys: readonly string[];
   private readonly reffileSwitch: string;
   private readonly reffileRequired: string;
@@ -374,35 +378,17 @@ export class ReferenceMapping extends BaseMapping {
   private readonly warn: (message: string) => void;
 
   constructor(filename: string, ast: MappingAst, store?: MappingStore, options: LoadOptions = {}) {
-    // The selector tree is instantiated before the header checks, as in the real library.
+    // Problems the real library meets while instantiating the selector come before the header
+    // checks; the cheap ones are checked here, the tree itself is built on first use.
     const rawHeader = new Map<string, PyValue>();
     for (const { key, value } of dictEntries(ast.header).values()) rawHeader.set(pyStr(key), value);
-    const base = path.basename(filename);
-    let selector: Selector;
-    try {
-      if (ast.selector.t !== 'call') throw new MappingFormatError('the selector of a reference mapping must be a selector call such as Match({...})');
-      const parkey = rawHeader.get('parkey');
-      if (!parkey) throw new CrdsError("'parkey'");
-      const substitutions: SelectorContext['substitutions'] = { ...DEFAULT_SUBSTITUTIONS };
-      const subs = rawHeader.get('substitutions');
-      if (subs?.t === 'dict') {
-        for (const { key, value } of dictEntries(subs).values()) {
-          if (value.t !== 'dict') continue;
-          const table: Record<string, PyValue> = {};
-          for (const e of dictEntries(value).values()) table[pyStr(e.key)] = e.value;
-          substitutions[pyStr(key)] = table;
-        }
-      }
-      const mo = rawHeader.get('merge_overlaps');
-      const mergeOverlaps = mo === undefined ? true : ['TRUE', '1'].includes(String(headerView(mo)).toUpperCase());
-      const cache = options.cache ?? store?.cache ?? new EngineCache();
-      selector = buildSelector(ast.selector, parkey, { name: base, substitutions, mergeOverlaps, cache });
-    } catch (exc) {
-      if (exc instanceof MappingSyntaxError) throw exc;
-      throw new MappingError(`Can't load file ${filename} : ${(exc as Error).message}`);
-    }
+    const fail = (reason: string): never => {
+      throw new MappingError(`Can't load file ${filename} : ${reason}`);
+    };
+    if (ast.selector.t !== 'call') fail('the selector of a reference mapping must be a selector call such as Match({...})');
+    if (!rawHeader.has('parkey')) fail("'parkey'");
     super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory', 'instrument', 'filekind']);
-    this.selector = selector;
+    this.selectorCache = options.cache ?? store?.cache ?? new EngineCache();
     this.warn = options.warn ?? (() => undefined);
     this.reffileSwitch = String(this.get('reffile_switch', 'NONE')).toUpperCase();
     this.reffileRequired = String(this.get('reffile_required', 'NONE')).toUpperCase();
@@ -430,6 +416,42 @@ export class ReferenceMapping extends BaseMapping {
   }
   get filekind(): string {
     return String(this.get('filekind'));
+  }
+
+  /**
+   * The selector tree, instantiated on first use (lazy per type: loading a context only
+   * parses and verifies its files). Errors are the real library's load errors:
+   * MappingError "Can't load file NAME : reason".
+   */
+  get selector(): Selector {
+    if (this.built) return this.built;
+    if (this.buildError) throw this.buildError;
+    try {
+      const substitutions: SelectorContext['substitutions'] = { ...DEFAULT_SUBSTITUTIONS };
+      const subs = this.header['substitutions'];
+      if (subs?.t === 'dict') {
+        for (const { key, value } of dictEntries(subs).values()) {
+          if (value.t !== 'dict') continue;
+          const table: Record<string, PyValue> = {};
+          for (const e of dictEntries(value).values()) table[pyStr(e.key)] = e.value;
+          substitutions[pyStr(key)] = table;
+        }
+      }
+      const mo = this.header['merge_overlaps'];
+      const mergeOverlaps = mo === undefined ? true : ['TRUE', '1'].includes(String(headerView(mo)).toUpperCase());
+      const call = this.ast.selector as PyCall;
+      this.built = buildSelector(call, this.header['parkey'], { name: this.name, substitutions, mergeOverlaps, cache: this.selectorCache });
+      return this.built;
+    } catch (exc) {
+      this.buildError = new MappingError(`Can't load file ${this.filename} : ${(exc as Error).message}`);
+      throw this.buildError;
+    }
+  }
+
+  /** Instantiate the selector tree now (what the real library does at load); throws its errors. */
+  build(): this {
+    void this.selector;
+    return this;
   }
 
   private compile(source: string): HeaderExpression {
@@ -618,6 +640,7 @@ export function mappingFromText(text: string, filename: string, store?: MappingS
       : kind === 'imap'
         ? new InstrumentContext(filename, ast, store)
         : new ReferenceMapping(filename, ast, store, options);
+  if (options.eager && mapping instanceof ReferenceMapping) mapping.build();
   const policy = options.ignoreChecksum ?? false;
   if (policy !== true) {
     try {

@@ -47,7 +47,7 @@ export default async function checkMappings(args: string[]): Promise<number> {
         const dups = findDuplicateKeys(parseMapping(text, path.basename(file)));
         if (dups.length) throw new Error(dups.map((d) => d.message).join('; '));
       }
-      mappingFromText(text, path.basename(file));
+      mappingFromText(text, path.basename(file), undefined, { eager: true });
     } catch (exc) {
       process.stdout.write(`FAIL ${name}: ${(exc as Error).message}\n`);
       failed++;

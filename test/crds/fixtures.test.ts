@@ -8,7 +8,7 @@ import { TESTDATA } from '../support/paths';
 function loadError(rel: string): string {
   const file = path.join(TESTDATA, rel);
   try {
-    mappingFromText(fs.readFileSync(file, 'utf8'), path.basename(file));
+    mappingFromText(fs.readFileSync(file, 'utf8'), path.basename(file), undefined, { eager: true });
   } catch (exc) {
     return (exc as Error).message;
   }

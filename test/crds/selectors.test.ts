@@ -15,7 +15,7 @@ function rmap(selector: string, extraHeader = '', parkey = "(('DETECTOR', 'FILTE
 
 selector = ${selector}
 `;
-  return mappingFromText(text, 'hst_acs_darkfile_9999.rmap', undefined, { ignoreChecksum: true }) as ReferenceMapping;
+  return mappingFromText(text, 'hst_acs_darkfile_9999.rmap', undefined, { ignoreChecksum: true, eager: true }) as ReferenceMapping;
 }
 
 const day = (date: string): Header => ({ 'DATE-OBS': date, 'TIME-OBS': '00:00:00' });
@@ -93,6 +93,19 @@ describe('Match selection', () => {
     expect(() => rmap("Match({ ('WFC',) : 'a.fits' })", '', "(('DETECTOR', 'FILTER'),)")).toThrow(
       "Match key=('WFC',) is wrong length for parameters ('DETECTOR', 'FILTER')",
     );
+  });
+  test('without eager loading the tree is built on first use, and its errors become the lookup result', () => {
+    const text = `header = {
+    'derived_from' : 'by hand', 'filekind' : 'DARKFILE', 'instrument' : 'ACS', 'mapping' : 'REFERENCE',
+    'name' : 'lazy.rmap', 'observatory' : 'HST', 'parkey' : (('DETECTOR',),),
+}
+selector = Match({ ('WFC', 'X') : 'a.fits' })
+`;
+    const lazy = mappingFromText(text, 'lazy.rmap', undefined, { ignoreChecksum: true }) as ReferenceMapping;
+    const message = "Can't load file lazy.rmap : Match key=('WFC', 'X') is wrong length for parameters ('DETECTOR',)";
+    expect(lazy.getBestRef({ DETECTOR: 'WFC' })).toBe('NOT FOUND ' + message);
+    expect(() => lazy.build()).toThrow(message);
+    expect(() => mappingFromText(text, 'lazy.rmap', undefined, { ignoreChecksum: true, eager: true })).toThrow(message);
   });
   test('header substitutions apply to raw keys; GENERIC subarray is N/A by default', () => {
     const sub = rmap(
