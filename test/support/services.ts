@@ -47,3 +47,30 @@ export function freshSqliteDatabase(): TestDatabase {
     drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Registers a Temporal namespace of its own for a test file, so that schedules (whose ids
+ * are fixed, like `clear-expired-locks`) and workflows of different files never meet.
+ * Resolves once the namespace accepts calls.
+ */
+export async function freshNamespace(prefix: string): Promise<string> {
+  const { Connection } = await import('@temporalio/client');
+  const { msToTs } = await import('@temporalio/common/lib/time');
+  const namespace = uniqueName(prefix).replace(/_/g, '-');
+  const connection = await Connection.connect({ address: temporalAddress() });
+  try {
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await connection.workflowService.listSchedules({ namespace, maximumPageSize: 1 });
+        return namespace;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,14 +1,15 @@
 // The first durable workflow end to end: the real worker process on the real Temporal dev
 // server, clearing locks in real MariaDB; its schedule created idempotently; and a worker
 // killed with SIGKILL in the middle of a scheduled run, after which the run completes once.
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { QueryTypes, type Transaction } from 'sequelize';
 import { openDatabase, type Database } from '../../db';
 import { acquireLock } from '../../db/locks';
 import { ensureSchedules } from '../../workers/schedules';
 import type { ClearExpiredLocksResult } from '../../activities/locks';
-import { freshMysqlDatabase, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
+import { freshMysqlDatabase, freshNamespace, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 
 jest.setTimeout(180_000);
@@ -20,6 +21,7 @@ let db: Database;
 let connection: Connection;
 let client: Client;
 let worker: Started | undefined;
+let namespace: string;
 
 const startWorker = () =>
   startProcess(
@@ -30,6 +32,7 @@ const startWorker = () =>
       CRDS_DATABASE_URL: target.url,
       TEMPORAL_ADDRESS: temporalAddress(),
       CRDS_TASK_QUEUE: taskQueue,
+      TEMPORAL_NAMESPACE: namespace,
     },
     /Worker state changed[\s\S]*RUNNING/,
   );
@@ -41,8 +44,9 @@ async function expiredLock(name: string, username: string): Promise<void> {
 beforeAll(async () => {
   target = await freshMysqlDatabase('temporal');
   db = await openDatabase(target.url);
+  namespace = await freshNamespace('locks');
   connection = await Connection.connect({ address: temporalAddress() });
-  client = new Client({ connection });
+  client = new Client({ connection, namespace });
   worker = await startWorker();
 });
 
@@ -96,9 +100,11 @@ it('completes a scheduled run once after its worker is killed with SIGKILL mid-a
   });
   await isHolding;
 
+  // Paused, the schedule fires only when triggered: its 5-minute run cannot interleave.
   const schedule = client.schedule.getHandle('clear-expired-locks');
+  await schedule.pause('test: only the triggered run');
   const before = (await schedule.describe()).info.recentActions.length;
-  await schedule.trigger();
+  await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
   let run: WorkflowHandle | undefined;
   await waitFor(async () => {
     const actions = (await schedule.describe()).info.recentActions;
@@ -127,6 +133,9 @@ it('completes a scheduled run once after its worker is killed with SIGKILL mid-a
   expect(attempts).toEqual([2]); // the first attempt never reported back; the second did the work
   const completions = history.events!.filter((e) => e.workflowExecutionCompletedEventAttributes);
   expect(completions).toHaveLength(1);
+
+  // The recorded history replays against today's workflow code: it is deterministic.
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, run!.workflowId);
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
