@@ -4,6 +4,7 @@ import { pyFloatRepr } from './parser';
 
 export type HeaderValue = string | number | boolean | null | undefined;
 
+const INTEGER_RE = /^[-+]?[0-9]{1,15}$/;
 const NUMBER_RE = /^(?:[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|[+-]?[0-9]+\.)$/;
 // Python's DONT_CARE_RE: "^" binds only the first alternative and "$" only the last, and
 // re.match anchors at the start, so e.g. any value *starting* with N/A becomes N/A.
@@ -34,7 +35,13 @@ export function pyStrip(s: string): string {
 /** crds.core.utils.condition_value */
 export function conditionValue(value: HeaderValue): string {
   let s = pyStrip(pyScalarStr(value)).toUpperCase();
-  if (NUMBER_RE.test(s)) s = pyFloatRepr(Number(s.endsWith('.') ? s.slice(0, -1) : s));
+  if (INTEGER_RE.test(s)) {
+    // Fast path for plain integers (exact in a double below 1e15): Python repr is digits + '.0'.
+    const n = Number(s);
+    s = n === 0 && s.startsWith('-') ? '-0.0' : String(n) + '.0';
+  } else if (NUMBER_RE.test(s)) {
+    s = pyFloatRepr(Number(s.endsWith('.') ? s.slice(0, -1) : s));
+  }
   if (DONT_CARE_RE.test(s)) s = 'N/A';
   if (s === 'ANY') return '*';
   if (s === '4294967295.0') return '-1.0';

@@ -297,88 +297,135 @@ function contains(container: PyObj, item: PyObj): boolean {
   throw new ExpressionError(`argument of type '${typeName(container)}' is not iterable`);
 }
 
-function evaluate(n: Node, ns: Readonly<Record<string, PyObj | undefined>>): PyObj {
+/** Looks a name up in the namespace; undefined ⇒ NameError. */
+export type NameLookup = (name: string) => PyObj | undefined;
+type Compiled = (get: NameLookup) => PyObj;
+
+function nameError(id: string): never {
+  throw new ExpressionNameError(`name '${id}' is not defined`);
+}
+
+/** Compile the tree into nested closures once (still no eval / new Function). */
+function compile(n: Node): Compiled {
   switch (n.k) {
-    case 'const':
-      return n.v;
-    case 'name': {
-      const v = Object.prototype.hasOwnProperty.call(ns, n.id) ? ns[n.id] : undefined;
-      if (v === undefined) throw new ExpressionNameError(`name '${n.id}' is not defined`);
-      return v;
+    case 'const': {
+      const v = n.v;
+      return () => v;
     }
-    case 'seq':
-      return n.items.map((x) => evaluate(x, ns));
-    case 'not':
-      return !truthy(evaluate(n.a, ns));
+    case 'name': {
+      const id = n.id;
+      return (get) => {
+        const v = get(id);
+        return v === undefined ? nameError(id) : v;
+      };
+    }
+    case 'seq': {
+      const items = n.items.map(compile);
+      return (get) => items.map((f) => f(get));
+    }
+    case 'not': {
+      const a = compile(n.a);
+      return (get) => !truthy(a(get));
+    }
     case 'neg': {
-      const v = evaluate(n.a, ns);
-      if (typeof v !== 'number' && typeof v !== 'boolean') throw new ExpressionError(`bad operand type for unary ${n.op}: '${typeName(v)}'`);
-      return n.op === '-' ? -Number(v) : Number(v);
+      const a = compile(n.a);
+      const op = n.op;
+      return (get) => {
+        const v = a(get);
+        if (typeof v !== 'number' && typeof v !== 'boolean') throw new ExpressionError(`bad operand type for unary ${op}: '${typeName(v)}'`);
+        return op === '-' ? -Number(v) : Number(v);
+      };
     }
     case 'and': {
-      let v: PyObj = true;
-      for (const item of n.items) {
-        v = evaluate(item, ns);
-        if (!truthy(v)) return v;
-      }
-      return v;
+      const items = n.items.map(compile);
+      return (get) => {
+        let v: PyObj = true;
+        for (const f of items) {
+          v = f(get);
+          if (!truthy(v)) return v;
+        }
+        return v;
+      };
     }
     case 'or': {
-      let v: PyObj = false;
-      for (const item of n.items) {
-        v = evaluate(item, ns);
-        if (truthy(v)) return v;
-      }
-      return v;
+      const items = n.items.map(compile);
+      return (get) => {
+        let v: PyObj = false;
+        for (const f of items) {
+          v = f(get);
+          if (truthy(v)) return v;
+        }
+        return v;
+      };
     }
-    case 'if':
-      return truthy(evaluate(n.cond, ns)) ? evaluate(n.a, ns) : evaluate(n.b, ns);
+    case 'if': {
+      const [c, a, b] = [compile(n.cond), compile(n.a), compile(n.b)];
+      return (get) => (truthy(c(get)) ? a(get) : b(get));
+    }
     case 'bin': {
-      const a = evaluate(n.a, ns);
-      const b = evaluate(n.b, ns);
-      if (n.op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
-      if ((typeof a === 'number' || typeof a === 'boolean') && (typeof b === 'number' || typeof b === 'boolean')) {
-        return n.op === '+' ? Number(a) + Number(b) : Number(a) - Number(b);
-      }
-      throw new ExpressionError(`unsupported operand type(s) for ${n.op}: '${typeName(a)}' and '${typeName(b)}'`);
+      const [fa, fb] = [compile(n.a), compile(n.b)];
+      const op = n.op;
+      return (get) => {
+        const a = fa(get);
+        const b = fb(get);
+        if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
+        if ((typeof a === 'number' || typeof a === 'boolean') && (typeof b === 'number' || typeof b === 'boolean')) {
+          return op === '+' ? Number(a) + Number(b) : Number(a) - Number(b);
+        }
+        throw new ExpressionError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+      };
     }
     case 'cmp': {
-      let left = evaluate(n.first, ns);
-      for (let i = 0; i < n.ops.length; i++) {
-        const right = evaluate(n.rest[i], ns);
-        const op = n.ops[i];
-        let ok: boolean;
-        if (op === '==') ok = pyEq(left, right);
-        else if (op === '!=') ok = !pyEq(left, right);
-        else if (op === 'in') ok = contains(right, left);
-        else if (op === 'not in') ok = !contains(right, left);
-        else if (op === 'is') ok = left === right;
-        else if (op === 'is not') ok = left !== right;
-        else ok = order(op, left, right);
-        if (!ok) return false;
-        left = right;
-      }
-      return true;
+      const first = compile(n.first);
+      const rest = n.rest.map(compile);
+      const ops = n.ops;
+      return (get) => {
+        let left = first(get);
+        for (let i = 0; i < ops.length; i++) {
+          const right = rest[i](get);
+          const op = ops[i];
+          let ok: boolean;
+          if (op === '==') ok = pyEq(left, right);
+          else if (op === '!=') ok = !pyEq(left, right);
+          else if (op === 'in') ok = contains(right, left);
+          else if (op === 'not in') ok = !contains(right, left);
+          else if (op === 'is') ok = left === right;
+          else if (op === 'is not') ok = left !== right;
+          else ok = order(op, left, right);
+          if (!ok) return false;
+          left = right;
+        }
+        return true;
+      };
     }
   }
 }
 
 /** A compiled header expression. */
 export class HeaderExpression {
-  private readonly tree: Node;
+  private readonly run: Compiled;
 
   /** Throws ExpressionError when `source` is not in the supported language. */
   constructor(readonly source: string) {
-    this.tree = new ExprParser(tokenize(source)).parseAll();
+    this.run = compile(new ExprParser(tokenize(source)).parseAll());
   }
 
   /** Evaluate over `namespace` (header values); throws ExpressionError / ExpressionNameError. */
   evaluate(namespace: Readonly<Record<string, PyObj | undefined>>): PyObj {
-    return evaluate(this.tree, namespace);
+    return this.run((name) => (Object.prototype.hasOwnProperty.call(namespace, name) ? namespace[name] : undefined));
+  }
+
+  /** Evaluate with a lookup function instead of a namespace object. */
+  evaluateWith(get: NameLookup): PyObj {
+    return this.run(get);
   }
 
   test(namespace: Readonly<Record<string, PyObj | undefined>>): boolean {
     return truthy(this.evaluate(namespace));
+  }
+
+  testWith(get: NameLookup): boolean {
+    return truthy(this.run(get));
   }
 }
 

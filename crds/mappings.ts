@@ -373,6 +373,9 @@ export class ReferenceMapping extends BaseMapping {
   private readonly relevanceIsTrue: boolean;
   private readonly omitIsFalse: boolean;
   private readonly parkeyRelevance = new Map<string, HeaderExpression>();
+  /** META_X_Y → META.X.Y for the dotted required parkeys */
+  private readonly dottedAliases = new Map<string, string>();
+  private readonly requiredParkeySet: ReadonlySet<string>;
   private readonly precondition?: Hook;
   private readonly fallback?: Hook;
   private readonly warn: (message: string) => void;
@@ -393,6 +396,8 @@ export class ReferenceMapping extends BaseMapping {
     this.reffileSwitch = String(this.get('reffile_switch', 'NONE')).toUpperCase();
     this.reffileRequired = String(this.get('reffile_required', 'NONE')).toUpperCase();
     this.requiredParkeys = this.computeRequiredParkeys();
+    this.requiredParkeySet = new Set(this.requiredParkeys);
+    for (const p of this.requiredParkeys) if (p.includes('.')) this.dottedAliases.set(p.replace(/\./g, '_'), p);
     this.relevanceExpr = this.compile(String(this.get('rmap_relevance', 'always')).split('always').join('True'));
     const omit = this.get('rmap_omit', 'False');
     this.omitExpr = this.compile(typeof omit === 'string' ? omit : 'False');
@@ -592,19 +597,22 @@ export class ReferenceMapping extends BaseMapping {
   /** parkey_relevance: parkeys whose expression is False become 'N/A'. Errors propagate. */
   private mapIrrelevantParkeysToNa(header: Header, keepComments = false): Header {
     if (this.parkeyRelevance.size === 0) return header;
-    // Expression namespace: every required parkey defined (missing ⇒ UNDEFINED), dotted aliases.
-    let ns: Record<string, PyObj> | undefined;
-    for (const k of this.requiredParkeys) {
-      if (!(k in header)) {
-        ns ??= { ...header };
-        ns[k] = 'UNDEFINED';
-      }
-    }
-    const exprNs = { ...conditionHeaderKeys((ns ?? header) as Record<string, PyObj>), keep_comments: keepComments };
+    // Namespace: the header, every required parkey defined (missing ⇒ UNDEFINED), META_X_Y
+    // aliases of dotted keys, and keep_comments. Looked up by name: no copies per lookup.
+    const aliases = this.dottedAliases;
+    const required = this.requiredParkeySet;
+    const get = (name: string): PyObj | undefined => {
+      if (name === 'keep_comments') return keepComments;
+      const key = aliases.get(name) ?? name;
+      const v = Object.prototype.hasOwnProperty.call(header, key) ? header[key] : undefined;
+      if (v !== undefined) return v;
+      if (Object.prototype.hasOwnProperty.call(header, name)) return header[name];
+      return required.has(key) ? 'UNDEFINED' : undefined;
+    };
     let out: Record<string, string> | undefined;
     for (const parkey of this.requiredParkeys) {
       const expr = this.parkeyRelevance.get(parkey.toLowerCase());
-      if (expr && !expr.test(exprNs)) {
+      if (expr && !expr.testWith(get)) {
         out ??= { ...header };
         out[parkey] = 'N/A';
       }
