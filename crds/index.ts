@@ -1,27 +1,35 @@
 // The CRDS rules engine: public API. Pure TypeScript, Node built-ins only.
 //
 // API (what teammates code against):
-//   parseMapping(text, filename?) → MappingAst                     (crds/ast.ts shapes)
-//   mappingChecksum(text), verifyChecksum(text, recorded, name)     (§2)
+//   parseMapping(text, filename?) → MappingAst (crds/ast.ts shapes, positions, duplicate keys kept);
+//     MappingSyntaxError (file:line:column: expected X but found Y); findDuplicateKeys(ast).
+//   mappingChecksum(text), verifyChecksum(text, recorded, name)                       (§2)
 //   new MappingStore(mappingsDir, { ignoreChecksum?: boolean | 'warn' })
-//     .load(name) → Mapping (PipelineContext | InstrumentContext | ReferenceMapping)
-//     .loadContext(name) → PipelineContext
-//   Mapping: .name, .filename, .kind ('pmap'|'imap'|'rmap'), .ast,
-//     .header  raw AST values (Record<string, PyValue>, Python dict semantics),
+//     mappingsDir: a folder of <obs>/ subfolders or of mapping files; names are basenames
+//     (or paths). Parsed mappings are cached by name + content checksum; a changed file is
+//     re-read. .load(name) → Mapping; .loadContext(name) → PipelineContext; .cache (EngineCache).
+//   Mapping = PipelineContext | InstrumentContext | ReferenceMapping:
+//     .name, .filename, .kind ('pmap'|'imap'|'rmap'), .ast, .comment,
+//     .header  raw AST values (Record<string, PyValue>, Python dict semantics: last duplicate wins),
 //     .get(key, fallback?)  the real library's lower-casing header view (§1.3),
-//     .mappingNames(), .referenceNames()
-//   PipelineContext.getBestReferences(header, reftypes?) → Record<lowerType, result>
-//     results exactly as the server's get_best_references: file name, "NOT FOUND n/a",
-//     "NOT FOUND <message>"; omitted types absent. Type BestRefs = Record<string, string | string[]>:
-//     an equal-weight Match-only tie (a Python tuple, HST synphot) is an array, exactly what the
-//     real server's JSON carries. Throws CrdsError for a missing/unknown instrument.
-//   PipelineContext.getRequiredParkeys() → { instrument: [parkeys] }
-//   InstrumentContext.getRmap(type), .getBestReferences(minimizedHeader, reftypes?)
-//   ReferenceMapping.getBestRef(minimizedHeader) → string | null (omitted), .lookup() throws,
-//     .selector (the Selector tree), .requiredParkeys
-//   conditionValue / conditionHeader (§3.2), reformatDate (§3.6)
-//   naming: see crds/naming.ts
-//   findDuplicateKeys(ast) → duplicate dict keys with positions (certify's check)
+//     .mappingNames(), .referenceNames()   (closure, sorted)
+//   PipelineContext.getBestReferences(header, reftypes?) → BestRefs = Record<lowerType, string | string[]>
+//     exactly the server's get_best_references: file name, "NOT FOUND n/a", "NOT FOUND <message>";
+//     omitted types absent; a Python tuple (equal-weight Match-only tie) is an array, as the
+//     server's JSON. Throws CrdsError for a header without instrument / unknown instrument.
+//     reftypes omitted/empty ⇒ every type of the imap (the real library derives JWST types from
+//     CRDSCFG when none are given; pass them explicitly for JWST).
+//   PipelineContext.getRequiredParkeys() → { instrument: [parkeys] }; .getImap(instr); .instruments()
+//   InstrumentContext.getRmap(type), .filekinds(), .getRequiredParkeys(),
+//     .getBestReferences(conditionedMinimizedHeader, reftypes?)
+//   ReferenceMapping: .selector (built on first use; .build() or load option eager forces it,
+//     load errors are MappingError "Can't load file NAME : reason"), .getBestRef(header) →
+//     string | string[] | null (omitted), .lookup(header) throws (CrdsError, or the
+//     IrrelevantReferenceType / OmitReferenceType signals), .requiredParkeys, .validValues()
+//   mappingFromText(text, name, store?, { ignoreChecksum?, eager?, warn? })
+//   conditionValue / conditionHeader (§3.2), reformatDate (§3.6), HeaderExpression (safe evaluator)
+//   naming: decomposeNewstyleName, getFileProperties(obs, name, { specs: TypeSpecs, store }),
+//     cdbsInstrument, nextMappingName(name, existing), mappingSeries, listMappingNames/Files
 export * from './ast';
 export * from './errors';
 export { parseMapping, pyToJs, pyStr, pyRepr, pyStrRepr, pyFloatRepr, SELECTOR_NAMES } from './parser';
@@ -40,6 +48,7 @@ export {
   GeometricallyNearestSelector,
   BracketSelector,
   buildSelector,
+  LookupFailure,
   conditionMatchKey,
   type Choice,
   type Terminal,
@@ -61,6 +70,10 @@ export {
   type ChecksumPolicy,
   type BestRef,
   type BestRefs,
+  IrrelevantReferenceType,
+  OmitReferenceType,
+  type LoadOptions,
 } from './mappings';
 export { findDuplicateKeys, type DuplicateKey } from './duplicates';
+export { EngineCache } from './cache';
 export * from './naming';
