@@ -1,6 +1,7 @@
 // Every schema migration, in the order they apply. Append; never edit one that shipped.
 import type { QueryInterface, Sequelize } from 'sequelize';
 import * as m0001 from './0001-accounts-locks-audit';
+import * as m0002 from './0002-catalog';
 
 export interface Migration {
   name: string;
@@ -8,4 +9,7 @@ export interface Migration {
   down(context: { queryInterface: QueryInterface; sequelize: Sequelize }): Promise<void>;
 }
 
-export const migrations: Migration[] = [{ name: '0001-accounts-locks-audit', ...m0001 }];
+export const migrations: Migration[] = [
+  { name: '0001-accounts-locks-audit', ...m0001 },
+  { name: '0002-catalog', ...m0002 },
+];

@@ -1,0 +1,342 @@
+// Loads a site from a CRDS cache folder (mappings/<obs>, references/<obs>, config/<obs>), the
+// original server's ./init: each mapping and reference present is copied into the server's
+// file cache and catalogued with its real size and sha1sum, instrument and filekind, useafter
+// and pedigree; files listed in config/<obs>/bad_files.txt are marked bad; the default
+// contexts are set from arguments or to the newest context. Idempotent: a second run finds
+// everything catalogued and reports that it added nothing.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Op, type CreationAttributes } from 'sequelize';
+import { decomposeNewstyleName, isMappingName, MappingStore, reformatDate, type Mapping } from '../crds';
+import {
+  bumpGeneration,
+  CatalogError,
+  defaultContexts,
+  markFilesBad,
+  NEVER_ACTIVATED,
+  NO_USEAFTER,
+  setDefaultContext,
+  type ContextState,
+} from './catalog';
+import type { Database } from './index';
+import type { CatalogFileRow } from './models';
+
+export interface ImportOptions {
+  /** The CRDS cache folder to import from. */
+  source: string;
+  /** The server's file cache (mappings/<obs>, references/<obs> are filled in). */
+  fileCache: string;
+  observatory: string;
+  /** Default contexts to set; latest and edit default to the newest numbered context. */
+  contexts?: Partial<Record<ContextState, string>>;
+  username?: string;
+  description?: string;
+  log?: (line: string) => void;
+}
+
+export interface ImportReport {
+  mappings: { added: number; known: number };
+  references: { added: number; known: number };
+  /** Files whose name is catalogued with other contents: left alone. */
+  conflicts: string[];
+  /** Files that could not be read or understood, with the reason: not catalogued. */
+  skipped: { name: string; reason: string }[];
+  rejected: string[];
+  contexts: Partial<Record<ContextState, { context: string; changed: boolean }>>;
+}
+
+type NewFile = CreationAttributes<CatalogFileRow>;
+
+/** Files of a cache subfolder: flat, or one level of instrument folders (symlinks not followed). */
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile()) out.push(path.join(dir, e.name));
+    else if (e.isDirectory()) {
+      for (const f of fs.readdirSync(path.join(dir, e.name), { withFileTypes: true })) if (f.isFile()) out.push(path.join(dir, e.name, f.name));
+    }
+  }
+  return out.sort();
+}
+
+/** The names CRDS distributes: what the download routes and the client accept. */
+export const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+async function sha1sum(file: string): Promise<string> {
+  const hash = createHash('sha1');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Keywords of a FITS primary header (strings unquoted, other values as written); {} if not FITS. */
+export function fitsPrimaryKeywords(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fd = fs.openSync(file, 'r');
+  try {
+    const block = Buffer.alloc(2880);
+    for (let n = 0; n < 200; n++) {
+      if (fs.readSync(fd, block, 0, 2880, n * 2880) < 2880) return out;
+      const text = block.toString('latin1');
+      if (n === 0 && !text.startsWith('SIMPLE  =')) return out;
+      for (let i = 0; i < 2880; i += 80) {
+        const card = text.slice(i, i + 80);
+        const keyword = card.slice(0, 8).trim();
+        if (keyword === 'END') return out;
+        if (card.slice(8, 10) !== '= ' || keyword in out) continue;
+        const raw = card.slice(10);
+        const quoted = /^\s*'((?:[^']|'')*)'/.exec(raw);
+        out[keyword] = quoted ? quoted[1].replace(/''/g, "'").trimEnd() : raw.split('/')[0].trim();
+      }
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function useafterOf(keywords: Record<string, string>): Date {
+  const raw = keywords.USEAFTER;
+  if (!raw) return NO_USEAFTER;
+  try {
+    const d = new Date(reformatDate(raw).replace(' ', 'T') + 'Z');
+    return Number.isNaN(d.getTime()) ? NO_USEAFTER : d;
+  } catch {
+    return NO_USEAFTER;
+  }
+}
+
+/** Serial of a numbered context name (hst_0729.pmap → 729); -1 for others (hst.pmap, fixtures). */
+export function contextSerial(name: string): number {
+  const m = /^[a-z]+_(\d+)\.pmap$/.exec(name);
+  return m ? Number(m[1]) : -1;
+}
+
+/**
+ * Instrument and filekind of each reference named by rmaps: first the newest context's
+ * rmaps, then (only while some reference is still unplaced) every other rmap, newest first.
+ */
+function referenceOwners(store: MappingStore, newestContext: string | undefined, rmapNames: string[], wanted: Set<string>): Map<string, { instrument: string; filekind: string }> {
+  const owners = new Map<string, { instrument: string; filekind: string }>();
+  const visit = (m: Mapping) => {
+    if (m.kind !== 'rmap') return;
+    for (const r of m.referenceNames()) if (wanted.has(r) && !owners.has(r)) owners.set(r, { instrument: m.instrument, filekind: m.filekind });
+  };
+  const seen = new Set<string>();
+  if (newestContext) {
+    try {
+      const pmap = store.loadContext(newestContext);
+      for (const name of pmap.mappingNames()) {
+        seen.add(name);
+        if (name.endsWith('.rmap')) visit(store.load(name));
+      }
+    } catch {
+      /* an unreadable context places nothing; the scan below still may */
+    }
+  }
+  for (const name of [...rmapNames].reverse()) {
+    if (owners.size === wanted.size) break;
+    if (seen.has(name)) continue;
+    try {
+      visit(store.load(name));
+    } catch {
+      /* unreadable rmap: skipped */
+    }
+  }
+  return owners;
+}
+
+export async function importCache(db: Database, options: ImportOptions): Promise<ImportReport> {
+  const { observatory } = options;
+  const log = options.log ?? (() => undefined);
+  const username = options.username ?? 'crds-init';
+  const now = new Date();
+  const report: ImportReport = { mappings: { added: 0, known: 0 }, references: { added: 0, known: 0 }, conflicts: [], skipped: [], rejected: [], contexts: {} };
+  const mappingsDir = path.join(options.fileCache, 'mappings', observatory);
+  const referencesDir = path.join(options.fileCache, 'references', observatory);
+  fs.mkdirSync(mappingsDir, { recursive: true });
+  fs.mkdirSync(referencesDir, { recursive: true });
+
+  const sources = {
+    mapping: listFiles(path.join(options.source, 'mappings', observatory)).filter((f) => isMappingName(f) && path.basename(f).startsWith(observatory)),
+    reference: listFiles(path.join(options.source, 'references', observatory)),
+  };
+  const catalogued = new Map<string, Pick<CatalogFileRow, 'name' | 'sha1sum'>>();
+  for (const row of await db.models.CatalogFile.findAll({ attributes: ['name', 'sha1sum'] })) catalogued.set(row.name, row);
+
+  // 1. Place every file in the server's cache (copy unless it is the same folder) and hash it.
+  const placed: { kind: 'mapping' | 'reference'; name: string; file: string; size: number; sha1: string }[] = [];
+  for (const kind of ['mapping', 'reference'] as const) {
+    const targetDir = kind === 'mapping' ? mappingsDir : referencesDir;
+    for (const src of sources[kind]) {
+      const name = path.basename(src);
+      if (!FILE_NAME_RE.test(name)) {
+        report.skipped.push({ name, reason: 'not a valid CRDS file name' });
+        continue;
+      }
+      const target = path.join(targetDir, name);
+      const sha1 = await sha1sum(src);
+      const known = catalogued.get(name);
+      if (known) {
+        if (known.sha1sum !== sha1) report.conflicts.push(name);
+        else report[`${kind}s`].known++;
+        if (known.sha1sum === sha1 && !fs.existsSync(target)) fs.copyFileSync(src, target, fs.constants.COPYFILE_FICLONE);
+        continue;
+      }
+      if (path.resolve(src) !== path.resolve(target)) {
+        if (fs.existsSync(target) && (await sha1sum(target)) !== sha1) {
+          report.conflicts.push(name);
+          continue;
+        }
+        fs.copyFileSync(src, target, fs.constants.COPYFILE_FICLONE);
+      }
+      placed.push({ kind, name, file: target, size: fs.statSync(target).size, sha1 });
+    }
+  }
+
+  // 2. Describe them: mappings from their names and headers, references from the rules that name them.
+  const store = new MappingStore(mappingsDir, { ignoreChecksum: 'warn' });
+  const allMappings = listFiles(mappingsDir).map((f) => path.basename(f)).filter(isMappingName);
+  const pmaps = allMappings.filter((n) => contextSerial(n) >= 0).sort((a, b) => contextSerial(a) - contextSerial(b));
+  const newest = pmaps[pmaps.length - 1];
+  const rmaps = allMappings.filter((n) => n.endsWith('.rmap'));
+  const newReferences = new Set(placed.filter((p) => p.kind === 'reference').map((p) => p.name));
+  const owners = newReferences.size ? referenceOwners(store, newest, rmaps, newReferences) : new Map();
+  const rows: NewFile[] = [];
+  for (const p of placed) {
+    const common = {
+      name: p.name,
+      state: 'archived',
+      observatory,
+      type: p.kind,
+      sha1sum: p.sha1,
+      size: p.size,
+      deliveryDate: now,
+      activationDate: NEVER_ACTIVATED,
+      delivererUser: username,
+      creatorName: username,
+      description: options.description ?? 'mass import',
+      uploadedAs: p.name,
+    };
+    if (p.kind === 'mapping') {
+      let mapping: Mapping;
+      try {
+        mapping = store.load(p.name);
+      } catch (exc) {
+        report.skipped.push({ name: p.name, reason: (exc as Error).message });
+        continue;
+      }
+      let instrument = mapping.kind === 'pmap' ? '' : mapping.instrument.toLowerCase();
+      let filekind = mapping.kind === 'rmap' ? mapping.filekind.toLowerCase() : '';
+      try {
+        const parts = decomposeNewstyleName(p.name);
+        instrument ||= parts.instrument;
+        filekind ||= parts.filekind;
+      } catch {
+        /* the header said it */
+      }
+      rows.push({
+        ...common,
+        instrument,
+        filekind,
+        derivedFrom: mapping.derivedFrom,
+        useafterDate: NO_USEAFTER,
+        comment: typeof mapping.get('description') === 'string' ? String(mapping.get('description')) : null,
+        pedigree: '',
+      });
+    } else {
+      const keywords = fitsPrimaryKeywords(p.file);
+      const owner = owners.get(p.name);
+      let instrument = owner?.instrument ?? '';
+      let filekind = owner?.filekind ?? '';
+      if (!owner) {
+        try {
+          const parts = decomposeNewstyleName(p.name);
+          if (parts.observatory === observatory) ({ instrument, filekind } = parts);
+        } catch {
+          instrument = (keywords.INSTRUME ?? '').toLowerCase();
+          filekind = (keywords.REFTYPE ?? keywords.FILETYPE ?? '').toLowerCase();
+        }
+      }
+      rows.push({
+        ...common,
+        instrument: instrument.toLowerCase(),
+        filekind: filekind.toLowerCase(),
+        useafterDate: useafterOf(keywords),
+        pedigree: keywords.PEDIGREE ?? '',
+        referenceFileType: (keywords.REFTYPE ?? keywords.FILETYPE ?? filekind).toLowerCase(),
+        comment: keywords.DESCRIP ?? keywords.DESCRIPTION ?? null,
+        aperture: keywords.APERTURE ?? 'none',
+      });
+    }
+  }
+
+  // 3. Catalogue them, with one audit record each, in one transaction.
+  await db.sequelize.transaction(async (transaction) => {
+    for (let i = 0; i < rows.length; i += 500) {
+      await db.models.CatalogFile.bulkCreate(rows.slice(i, i + 500), { transaction });
+      await db.models.AuditRecord.bulkCreate(
+        rows.slice(i, i + 500).map((r) => ({
+          date: now,
+          username,
+          action: 'mass import',
+          filename: r.name,
+          observatory,
+          instrument: r.instrument ?? '',
+          filekind: r.filekind ?? '',
+          why: options.description ?? `imported from ${options.source}`,
+          details: { size: r.size, sha1sum: r.sha1sum },
+        })),
+        { transaction },
+      );
+    }
+    if (rows.length) await bumpGeneration(db, transaction);
+  });
+  for (const r of rows) report[`${r.type}s` as 'mappings' | 'references'].added++;
+  log(`catalogued ${report.mappings.added} new mappings (${report.mappings.known} known), ${report.references.added} new references (${report.references.known} known)`);
+
+  // 4. Files the source site marked bad.
+  const badFile = path.join(options.source, 'config', observatory, 'bad_files.txt');
+  if (fs.existsSync(badFile)) {
+    const listed = fs.readFileSync(badFile, 'utf8').split(/\s+/).filter(Boolean);
+    const toReject = (await db.models.CatalogFile.findAll({ attributes: ['name'], where: { name: listed, rejected: false } })).map((r) => r.name);
+    if (toReject.length) {
+      try {
+        await markFilesBad(db, { names: toReject, bad: true, reason: `listed in ${badFile}`, username, mappingsDir });
+        report.rejected = toReject.sort();
+        log(`marked bad: ${report.rejected.join(', ')}`);
+      } catch (exc) {
+        if (!(exc instanceof CatalogError)) throw exc;
+        for (const name of toReject) report.skipped.push({ name, reason: `not marked bad: ${exc.message}` });
+      }
+    }
+  }
+
+  // 5. Default contexts: as asked, else keep what is set, else the newest context.
+  const current = await defaultContexts(db);
+  const wanted: Partial<Record<ContextState, string>> = { ...options.contexts };
+  for (const state of ['latest', 'edit'] as const) wanted[state] ??= current[state] || newest;
+  for (const [state, context] of Object.entries(wanted) as [ContextState, string | undefined][]) {
+    if (!context) continue;
+    const changed = await setDefaultContext(db, {
+      state,
+      context,
+      username,
+      description: options.description ?? `set by ${username}`,
+      mappingsDir,
+      date: now,
+    });
+    report.contexts[state] = { context, changed };
+    if (changed) log(`${state} context: ${context}`);
+  }
+  return report;
+}
+
+/** Names catalogued but absent from the file cache (a quick consistency check for tests and ops). */
+export async function missingFromCache(db: Database, fileCache: string, observatory: string): Promise<string[]> {
+  const rows = await db.models.CatalogFile.findAll({ attributes: ['name', 'type'], where: { observatory, state: { [Op.ne]: 'uploaded' } } });
+  return rows
+    .filter((r) => !fs.existsSync(path.join(fileCache, r.type === 'mapping' ? 'mappings' : 'references', observatory, r.name)))
+    .map((r) => r.name);
+}
