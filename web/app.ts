@@ -6,11 +6,16 @@ import type { Config } from '../config';
 import type { Database } from '../db';
 import type { TemporalLink } from './temporal';
 import { healthReport } from './health';
+import { CatalogView, RulesCache } from './catalog-view';
+import { jsonRpcRouter } from './jsonrpc';
+import { downloadsRouter } from './downloads';
 
 export interface AppDeps {
   config: Config;
   db: Database;
   temporal: TemporalLink;
+  /** How often the catalog view re-checks the catalog generation (ms); default 1000. */
+  catalogRefreshMs?: number;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -24,6 +29,12 @@ export function createApp(deps: AppDeps): express.Express {
     temporalUiUrl: deps.config.temporal.uiUrl,
   };
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
+
+  // The catalog in memory and the parsed rules, shared by JSON-RPC and downloads.
+  const view = new CatalogView(deps.db, deps.catalogRefreshMs);
+  const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
+  app.use('/json', jsonRpcRouter({ config: deps.config, db: deps.db, view, rules }));
+  app.use(downloadsRouter({ config: deps.config, view }));
 
   app.get('/', async (_req, res) => {
     res.render('home', { title: 'Home', health: await healthReport(deps) });
