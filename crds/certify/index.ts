@@ -1,0 +1,112 @@
+// Certify: the one implementation used by the submission workflow, `ops/manage certify` and
+// the tests (crds-rules.md §6).
+//
+//   certifyFiles(files, options) → CertifyResult[]   one result per file, findings in order
+//   certifyFile(file, options)   → CertifyResult
+//   formatFinding(result, finding) → the real tool's log line
+//
+// Options: observatory (default from the file name), specsRoot (<root>/<obs>/{specs,tpns}),
+// mappingsDir + context (the comparison context: rmap parkeys become required, tables are
+// compared with the reference they replace, mappings with their predecessor),
+// locateReference(name) → path (the catalog's copy of a reference, for table comparisons),
+// referenceExists(name) → boolean (optional check that an rmap's references exist).
+
+import * as path from 'node:path';
+import { MappingStore } from '../mappings';
+import { fileFormat } from './headers';
+import { annotateFitsKeywords } from './jwst';
+import { certifyMapping } from './mapping';
+import { certifyReference } from './reference';
+import type { Finding, Log } from './validators';
+
+export type { Finding } from './validators';
+export { loadSpecs, loadTpn, loadTpnLines, ObservatorySpecs, type TpnInfo } from './tpn';
+export { FitsFile, FitsError, readFitsHeaders } from '../io/fits';
+export { readAsdfTree, AsdfError } from '../io/asdf';
+
+export interface CertifyOptions {
+  observatory?: string;
+  specsRoot: string;
+  mappingsDir?: string;
+  /** context the checks are relative to (also the comparison context) */
+  context?: string;
+  comparisonReference?: string;
+  locateReference?: (name: string) => string | undefined;
+  referenceExists?: (name: string) => boolean;
+  /** a store to reuse across calls (else one per call of certifyFiles) */
+  store?: MappingStore;
+}
+
+export interface CertifyResult {
+  file: string;
+  format: string;
+  instrument?: string;
+  filekind?: string;
+  findings: Finding[];
+  errors: number;
+  warnings: number;
+  seconds: number;
+}
+
+const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'];
+
+/** utils.file_to_observatory, by name (the header is asked only by the reference certifier). */
+export function observatoryOfName(file: string): string | undefined {
+  const base = path.basename(file).toLowerCase();
+  return OBSERVATORIES.find((o) => base.startsWith(`${o}_`) || base.includes(`_${o}.`) || base === `${o}.pmap`);
+}
+
+function collector(observatory: string): { log: Log; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const annotate = observatory === 'jwst' ? annotateFitsKeywords : (m: string): string => m;
+  return {
+    findings,
+    log: {
+      error: (m) => findings.push({ level: 'ERROR', message: annotate(m) }),
+      warning: (m) => findings.push({ level: 'WARNING', message: annotate(m) }),
+      info: (m) => findings.push({ level: 'INFO', message: annotate(m) }),
+    },
+  };
+}
+
+export function certifyFile(file: string, options: CertifyOptions): CertifyResult {
+  const start = process.hrtime.bigint();
+  const format = fileFormat(file);
+  const observatory = options.observatory ?? observatoryOfName(file) ?? observatoryOfContext(options.context) ?? 'hst';
+  const { log, findings } = collector(observatory);
+  const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
+  try {
+    if (format === 'mapping') {
+      certifyMapping(file, { observatory, specsRoot: options.specsRoot, store, context: options.context, referenceExists: options.referenceExists }, log);
+    } else if (format === 'unknown' || format === 'text' || format === 'geis') {
+      log.warning(`No certifier defined for ${JSON.stringify(path.basename(file)).replace(/"/g, "'")}`);
+    } else {
+      certifyReference(file, { observatory, specsRoot: options.specsRoot, store, context: options.context, comparisonReference: options.comparisonReference, locateReference: options.locateReference }, log);
+    }
+  } catch (e) {
+    log.error(`Validation error : ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return {
+    file,
+    format,
+    findings,
+    errors: findings.filter((f) => f.level === 'ERROR').length,
+    warnings: findings.filter((f) => f.level === 'WARNING').length,
+    seconds: Number(process.hrtime.bigint() - start) / 1e9,
+  };
+}
+
+function observatoryOfContext(context?: string): string | undefined {
+  return context ? observatoryOfName(context) : undefined;
+}
+
+export function certifyFiles(files: string[], options: CertifyOptions): CertifyResult[] {
+  const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
+  return files.map((f) => certifyFile(f, { ...options, store }));
+}
+
+/** A finding as the real command prints it (errors carry the file; warnings do not). */
+export function formatFinding(result: CertifyResult, f: Finding): string {
+  if (f.level === 'ERROR') return `CRDS - ERROR - In ${JSON.stringify(path.basename(result.file)).replace(/"/g, "'")} : ${f.message}`;
+  return `CRDS - ${f.level} - ${f.message}`;
+}

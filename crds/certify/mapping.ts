@@ -1,0 +1,191 @@
+// Mapping certification (crds-rules.md §6.1; crds.certify.certify.MappingCertifier): syntax,
+// duplicate keys, checksum (downgraded to a warning), header consistency, selector values
+// valid for the instrument and type (the _ld.tpn constraints), and the comparison with the
+// equivalent mapping of the comparison context (deletions, reversions, rule changes warned).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findDuplicateKeys } from '../duplicates';
+import { diffAction, mappingDifferences, type Difference } from '../diff';
+import { mappingFromText, PipelineContext, InstrumentContext, ReferenceMapping, type Mapping, type MappingStore } from '../mappings';
+import { parseMapping } from '../parser';
+import { globList, esotericKey } from '../matchers';
+import { conditionValue } from '../conditioning';
+import { pyRepr } from './pyexpr';
+import type { PyValue } from '../ast';
+import { isExpression, loadSpecs } from './tpn';
+import type { Log } from './validators';
+
+export interface MappingCertifyOptions {
+  observatory: string;
+  specsRoot: string;
+  store?: MappingStore;
+  context?: string;
+  /** when given, every reference an rmap names must exist (the catalog's answer) */
+  referenceExists?: (name: string) => boolean;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** naming.newer for two names of one series: CRDS serials, else CDBS timestamps. */
+export function newerName(name1: string, name2: string): boolean {
+  const serial = (n: string): number | undefined => {
+    const m = /_(\d{4,})\.[a-z]+$/.exec(n);
+    return m ? Number(m[1]) : undefined;
+  };
+  const a = serial(name1);
+  const b = serial(name2);
+  if (a !== undefined && b !== undefined) return a > b;
+  if (a !== undefined && b === undefined) return true;
+  if (a === undefined && b !== undefined) return false;
+  // CDBS names: the first 8 characters encode the time; the year digit 'z' (2015) precedes '0'.
+  const key = (n: string): string => {
+    const c = n[0];
+    const year = c >= 'a' && c <= 'z' ? c : String.fromCharCode('z'.charCodeAt(0) + 1 + Number(c));
+    return year + n.slice(1, 8);
+  };
+  return key(path.basename(name1)) > key(path.basename(name2));
+}
+
+function diffTail(d: Difference): string {
+  const tail: string[] = [];
+  const parts = d.tuple;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const p = parts[i];
+    if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && p[0].endsWith('map')) {
+      tail.push(pyRepr(p[1]));
+      break;
+    }
+    tail.push(Array.isArray(p) ? `(${p.map((x) => pyRepr(x)).join(', ')}${p.length === 1 ? ',' : ''})` : pyRepr(p));
+  }
+  tail.reverse();
+  return `(${tail.slice(0, -1).join(', ')}${tail.length === 2 ? ',' : ''})`;
+}
+
+/** diff.mapping_check_diffs_core */
+function checkDiffs(diffs: Difference[], log: Log): void {
+  for (const d of diffs) {
+    const action = diffAction(d);
+    const msg = d.tuple[d.tuple.length - 1] as string;
+    const at = diffTail(d);
+    if (action.includes('header') || action === 'add') continue;
+    if (action.includes('rule')) log.warning(`Rule change at ${at} ${msg}`);
+    else if (action === 'replace') {
+      const m = /replaced '([^']*)' with '([^']*)'/.exec(msg);
+      if (m && m[1] && m[2]) {
+        if (!newerName(m[2], m[1])) log.warning(`Reversion at ${at} ${msg}`);
+      } else log.warning(`Unusual replacement ${at} ${msg}`);
+    } else if (action === 'delete') log.warning(`Deletion at ${at} ${msg}`);
+    else if (action === 'parkey_difference') log.warning(`Different lookup parameters ${at} ${msg}`);
+    else if (action === 'class_difference') log.warning(`Different classes at ${at} ${msg}`);
+  }
+}
+
+/** rmap.get_equivalent_mapping: the mapping of `context` playing the same role as `m`. */
+function equivalentMapping(context: PipelineContext, m: Mapping): Mapping | undefined {
+  if (m instanceof PipelineContext) return context;
+  try {
+    if (m instanceof InstrumentContext) return context.getImap(m.instrument);
+    if (m instanceof ReferenceMapping) return context.getImap(m.instrument).getRmap(m.filekind);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** The _ld.tpn value checks of validate_mapping for an rmap's Match keys. */
+function checkSelectorValues(m: ReferenceMapping, opts: MappingCertifyOptions, log: Log): void {
+  const specs = loadSpecs(opts.specsRoot, opts.observatory);
+  const infos = specs.tpnInfos(m.instrument.toLowerCase(), m.filekind.toLowerCase(), 'ld_tpn');
+  const valid = new Map<string, Set<string>>();
+  for (const info of infos) {
+    if (info.keytype !== 'H' || isExpression(info.presence) || info.datatype === 'X') continue;
+    if (!info.values.length || info.values[0].startsWith('&')) continue;
+    let values = info.values;
+    if (values.length === 1 && values[0].includes(':') && /^-?\d+:-?\d+$/.test(values[0])) {
+      const [lo, hi] = values[0].split(':').map(Number);
+      values = [];
+      for (let i = lo; i <= hi && values.length < 100000; i++) values.push(String(i));
+    }
+    valid.set(info.name.toUpperCase(), new Set(values.map((v) => String(conditionValue(v)))));
+  }
+  const parkeys = m.getRequiredParkeys();
+  const sel = m.ast.selector;
+  if (sel.t !== 'call' || sel.name !== 'Match') return;
+  const matchKeys = (m.header.parkey && m.header.parkey.t === 'tuple' && m.header.parkey.items[0]?.t === 'tuple' ? m.header.parkey.items[0].items : []).map((x: PyValue) =>
+    x.t === 'str' ? x.v.toUpperCase() : '',
+  );
+  void parkeys;
+  for (const e of sel.arg.entries) {
+    const key: PyValue[] = e.key.t === 'tuple' ? e.key.items : [e.key];
+    key.forEach((el: PyValue, i: number) => {
+      const name = matchKeys[i];
+      const allowed = name ? valid.get(name) : undefined;
+      if (!allowed || el.t !== 'str') return;
+      const raw = el.v;
+      if (esotericKey(raw) || raw.startsWith('NOT ') || raw === '*' || raw === 'N/A') return;
+      for (const v of globList(String(conditionValue(raw)))) {
+        if (v === '*' || v === 'N/A' || /[*?[]/.test(v)) continue;
+        if (!allowed.has(v)) {
+          log.error(
+            `Match(${matchKeys.map((k) => pyRepr(k)).join(', ')}) : (${key.map((k: PyValue) => (k.t === 'str' ? pyRepr(k.v) : String((k as { v?: unknown }).v))).join(', ')}) :  parameter=${pyRepr(name)} value=${pyRepr(v)} is not in (${[...allowed].sort().map((x) => pyRepr(x)).join(', ')})`,
+          );
+        }
+      }
+    });
+  }
+}
+
+export function certifyMapping(file: string, opts: MappingCertifyOptions, log: Log): void {
+  const name = path.basename(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
+  let ast;
+  try {
+    ast = parseMapping(text, name);
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
+  for (const d of findDuplicateKeys(ast)) log.error(d.message.replace(/ \(line \d+(, first at line \d+)?\)$/, ''));
+  let mapping: Mapping;
+  const warnings: string[] = [];
+  try {
+    mapping = mappingFromText(text, name, opts.store, { ignoreChecksum: 'warn', warn: (m) => warnings.push(m) });
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
+  for (const w of warnings) log.warning(/sha1sum/.test(w) ? `Checksum error : ${w.replace(/^.*?(sha1sum)/, '$1')}` : w);
+  try {
+    if (mapping instanceof ReferenceMapping) checkSelectorValues(mapping, opts, log);
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+  }
+  if (opts.store && opts.context) {
+    try {
+      const context = opts.store.loadContext(opts.context);
+      const old = equivalentMapping(context, mapping);
+      if (!old) log.info(`No predecessor for ${pyRepr(name)} relative to context ${pyRepr(opts.context)}`);
+      else if (old.name !== name) {
+        const store = opts.store;
+        const loader = (n: string): string => (n === name ? text : fs.readFileSync(store.locate(n), 'utf8'));
+        checkDiffs(mappingDifferences(old.name, name, loader), log);
+      }
+    } catch (e) {
+      log.error(`Validation error : ${errText(e)}`);
+    }
+  }
+  if (opts.referenceExists && mapping instanceof ReferenceMapping) {
+    for (const ref of mapping.referenceNames()) {
+      if (!opts.referenceExists(ref)) log.error(`Can't locate reference file ${pyRepr(ref)} : Path ${pyRepr(ref)} does not exist.`);
+    }
+  }
+}

@@ -1,0 +1,473 @@
+// Reference file certification (crds-rules.md §6.2; crds.certify.certify.ReferenceCertifier):
+// constraints from the .tpn files of the file's instrument and type, rmap parkeys made
+// required, the header mapped to dataset keywords, arrays described for A/D constraints,
+// table columns checked, unique-row-key (mode) checks against the reference being replaced.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FitsError, FitsFile } from '../io/fits';
+import type { CellValue } from '../io/fits-tables';
+import type { MappingStore, ReferenceMapping } from '../mappings';
+import { rmapInsertReferences } from '../refactor';
+import { reformatUseafter } from './dates';
+import {
+  arrayStruct,
+  fileFormat,
+  fitsArrayProperties,
+  fitsHeaderItems,
+  loadFitsTables,
+  reduceHeader,
+  treeHeaderItems,
+  type FileFormat,
+  type LoadedTable,
+} from './headers';
+import { JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
+import { pyRepr, type PyValue } from './pyexpr';
+import { loadSpecs, type ObservatorySpecs } from './tpn';
+import { CheckError, makeValidator, type EvalHeader, type Log, type Validator } from './validators';
+
+export interface ReferenceCertifyOptions {
+  observatory: string;
+  specsRoot: string;
+  /** the mappings of the context; without them rmap parkeys and comparisons are skipped */
+  store?: MappingStore;
+  context?: string;
+  /** path of a comparison reference for table mode checks (else found in the context) */
+  comparisonReference?: string;
+  /** where the catalog keeps a named reference, or undefined when it cannot provide it */
+  locateReference?: (name: string) => string | undefined;
+}
+
+export interface FileProperties {
+  instrument: string;
+  filekind: string;
+}
+
+const JWST_FILEKIND_KEYWORDS = ['REFTYPE', 'TYPE', 'META.REFTYPE'];
+
+/** (instrument, filekind) of a reference from its name or, failing that, its header. */
+export function referenceProperties(filepath: string, observatory: string, specs: ObservatorySpecs, header: () => Map<string, string>): FileProperties {
+  const base = path.basename(filepath);
+  const ext = path.extname(base);
+  const parts = base.slice(0, base.length - ext.length).split('_');
+  const known = (i: string, k: string): boolean => !!specs.types[i]?.[k];
+  if (parts[0] === observatory && (parts.length === 3 || parts.length === 4) && known(parts[1], parts[2])) {
+    return { instrument: parts[1], filekind: parts[2] };
+  }
+  if (observatory === 'hst') {
+    const cdbs = hstCdbsProperties(base, specs);
+    if (cdbs) return cdbs;
+    const h = header();
+    let instrument: string;
+    if (!h.has('DBTABLE') || h.get('DBTABLE') === 'IMPHTTAB') {
+      const ins = h.get('INSTRUME');
+      if (ins === undefined) {
+        throw new CheckError(`Can't determine instrument for '${base}'. CAL references must define INSTRUME, SYNPHOT references define DBTABLE.`);
+      }
+      instrument = ins.toLowerCase();
+    } else instrument = 'synphot';
+    if (instrument === 'nic') instrument = 'nicmos';
+    const filetype = h.get('FILETYPE') ?? h.get('DBTABLE') ?? h.get('CDBSFILE');
+    if (filetype === undefined) throw new CheckError(`Can't determine HST file type for '${base}'. Check FILETYPE, CDBSFILE, DBTABLE, TELESCOP, and/or TELESCOPE.`);
+    const filekind = specs.filetypeToFilekind(instrument, filetype.toLowerCase());
+    if (!filekind) throw new CheckError(`Invalid FILETYPE (or CDBSFILE) of '${filetype.toLowerCase()}' for instrument '${instrument}'.`);
+    return { instrument, filekind };
+  }
+  const h = header();
+  const instrument = (h.get('META.INSTRUMENT.NAME') ?? h.get('INSTRUME') ?? h.get('ROMAN.META.INSTRUMENT.NAME') ?? '').toLowerCase();
+  if (!instrument || !specs.types[instrument]) {
+    throw new CheckError(`Can't identify instrument of '${base}' : ${instrument ? `Invalid instrument '${instrument}'` : 'No instrument keyword defined in header.'}`);
+  }
+  const kindKey = [...JWST_FILEKIND_KEYWORDS, 'ROMAN.META.REFTYPE'].find((k) => h.has(k));
+  const filekind = (kindKey ? h.get(kindKey)! : 'UNDEFINED').toLowerCase();
+  if (!specs.types[instrument][filekind] && !Object.values(specs.types).some((k) => k[filekind])) {
+    throw new CheckError(`Can't identify REFTYPE of '${base}'`);
+  }
+  return { instrument, filekind };
+}
+
+const CDBS_ID: Record<string, string> = { j: 'acs', o: 'stis', n: 'nicmos', u: 'wfpc2', i: 'wfc3', l: 'cos', m: 'synphot' };
+
+function hstCdbsProperties(base: string, specs: ObservatorySpecs): FileProperties | undefined {
+  const m = /^([a-z0-9]{9})_([a-z0-9]+)\.fits$/.exec(base);
+  const synphot = [['_syn.fits', 'thruput'], ['_th.fits', 'thermal'], ['_tmt.fits', 'tmttab'], ['_tmg.fits', 'tmgtab'], ['_tmc.fits', 'tmctab']];
+  const parts = base.split(/[_.]/);
+  if (parts.length >= 3 && ['syn', 'th'].includes(parts[parts.length - 2])) {
+    return { instrument: 'synphot', filekind: synphot.find(([s]) => base.endsWith(s))![1] };
+  }
+  if (!m) return undefined;
+  const instrument = CDBS_ID[m[1].slice(-1)];
+  if (!instrument) return undefined;
+  if (instrument === 'synphot') {
+    const kind = synphot.find(([s]) => base.endsWith(s));
+    return kind ? { instrument, filekind: kind[1] } : undefined;
+  }
+  const filekind = specs.suffixToFilekind(instrument, m[2]);
+  return filekind ? { instrument, filekind } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const JWST_TRANSLATIONS: Record<string, string> = {
+  'META.EXPOSURE.P_EXPTYPE': 'META.EXPOSURE.TYPE',
+  P_EXP_TY: 'META.EXPOSURE.TYPE',
+  'META.INSTRUMENT.P_BAND': 'META.INSTRUMENT.BAND',
+  P_BAND: 'META.INSTRUMENT.BAND',
+  'META.INSTRUMENT.P_DETECTOR': 'META.INSTRUMENT.DETECTOR',
+  P_DETECT: 'META.INSTRUMENT.DETECTOR',
+  'META.INSTRUMENT.P_CHANNEL': 'META.INSTRUMENT.CHANNEL',
+  P_CHANNE: 'META.INSTRUMENT.CHANNEL',
+  'META.INSTRUMENT.P_FILTER': 'META.INSTRUMENT.FILTER',
+  P_FILTER: 'META.INSTRUMENT.FILTER',
+  'META.INSTRUMENT.P_PUPIL': 'META.INSTRUMENT.PUPIL',
+  P_PUPIL: 'META.INSTRUMENT.PUPIL',
+  'META.INSTRUMENT.P_MODULE': 'META.INSTRUMENT.MODULE',
+  P_MODULE: 'META.INSTRUMENT.MODULE',
+  'META.SUBARRAY.P_SUBARRAY': 'META.SUBARRAY.NAME',
+  P_SUBARR: 'META.SUBARRAY.NAME',
+  'META.INSTRUMENT.P_GRATING': 'META.INSTRUMENT.GRATING',
+  P_GRATIN: 'META.INSTRUMENT.GRATING',
+  'META.EXPOSURE.PREADPATT': 'META.EXPOSURE.READPATT',
+  'META.EXPOSURE.P_READPATT': 'META.EXPOSURE.READPATT',
+  P_READPA: 'META.EXPOSURE.READPATT',
+  'META.INSTRUMENT.PCORONAGRAPH': 'META.INSTRUMENT.CORONAGRAPH',
+  P_CORONM: 'META.INSTRUMENT.CORONAGRAPH',
+};
+
+type RawHeader = Map<string, string | string[]>;
+
+/** JWST cross strapping: each FITS keyword and its data-model path carry the same value. */
+function crossStrapJwst(h: RawHeader): void {
+  const pairs: [string, string][] = [...JWST_STATIC_PAIRS];
+  for (const key of [...h.keys()]) {
+    const fitsKey = jwstDmToFits(key) ?? key;
+    const dmKey = jwstFitsToDm(key) ?? key;
+    pairs.push([fitsKey, dmKey], [dmKey, fitsKey]);
+  }
+  for (const [a, b] of pairs) {
+    const av = h.get(a);
+    if ((h.get(b) ?? 'UNDEFINED') === 'UNDEFINED' && av !== undefined && av !== 'UNDEFINED') h.set(b, av);
+  }
+}
+
+function pyReprOpt(v: string | string[] | undefined): string {
+  return v === undefined ? 'None' : Array.isArray(v) ? `(${v.map((x) => pyRepr(x)).join(', ')})` : pyRepr(v);
+}
+
+/** locate.reference_keys_to_dataset_keys */
+function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: ReferenceMapping | undefined, log: Log): RawHeader {
+  const header = new Map(h);
+  const setUseafter = (dateKeys: string[], timeKeys: string[]): void => {
+    const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
+    let formatted: string;
+    try {
+      formatted = reformatUseafter(ua);
+    } catch {
+      throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
+    }
+    const [d, t] = formatted.split(' ');
+    for (const k of dateKeys) header.set(k, d);
+    for (const k of timeKeys) header.set(k, t);
+  };
+  if (observatory === 'hst') {
+    if (header.has('USEAFTER')) setUseafter(['DATE-OBS', 'DATE_OBS'], ['TIME-OBS', 'TIME_OBS']);
+    return header;
+  }
+  if (observatory !== 'jwst') return header; // roman: handled by its own locator, not mapped here
+  const translations: Record<string, string> = { ...JWST_TRANSLATIONS };
+  const r2d = rmap?.header?.reference_to_dataset;
+  if (r2d?.t === 'dict') {
+    for (const e of r2d.entries) if (e.key.t === 'str' && e.value.t === 'str') translations[e.key.v.toUpperCase()] = e.value.v.toUpperCase();
+  }
+  for (const key of header.keys()) {
+    if (key.split('.').pop()!.startsWith('P_') && !(key in translations)) {
+      log.warning(`CRDS-pattern-like keyword ${pyRepr(key)} w/o CRDS translation to corresponding dataset keyword.`);
+    }
+  }
+  for (const rkey of Object.keys(translations).sort()) {
+    if (!header.has(rkey)) continue;
+    const dkey = translations[rkey];
+    const dval = header.get(dkey);
+    const rval = header.get(rkey)!;
+    if (rval !== 'UNDEFINED' && rval !== dval) {
+      log.info(`Setting ${pyRepr(dkey)} = ${pyReprOpt(dval)} to value of ${pyRepr(rkey)} = ${pyReprOpt(rval)}`);
+      header.set(dkey, rval);
+    }
+  }
+  crossStrapJwst(header);
+  if (!header.has('SUBARRAY')) {
+    header.set('SUBARRAY', 'UNDEFINED');
+    header.set('META.SUBARRAY.NAME', 'UNDEFINED');
+  }
+  if (!header.has('EXP_TYPE')) {
+    header.set('EXP_TYPE', 'UNDEFINED');
+    header.set('META.EXPOSURE.TYPE', 'UNDEFINED');
+  }
+  if (!header.has('USEAFTER') && header.has('META.USEAFTER')) header.set('USEAFTER', header.get('META.USEAFTER')!);
+  if (header.has('USEAFTER')) setUseafter(['DATE-OBS', 'META.OBSERVATION.DATE'], ['TIME-OBS', 'META.OBSERVATION.TIME']);
+  return header;
+}
+
+/** convert_to_eval_header: numbers back from strings, dotted paths also as underscores. */
+function toEvalHeader(h: Map<string, PyValue>): EvalHeader {
+  const out: EvalHeader = new Map();
+  for (const [k, v] of h) {
+    let val: PyValue = v;
+    if (typeof v === 'string') {
+      const t = v.trim().replace(/_/g, '');
+      if (/^[+-]?\d+$/.test(t) && !/^[+-]?_|_$/.test(v.trim())) val = Number(t);
+      else if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v.trim())) val = Number(v.trim());
+      else if (/^[+-]?(inf|infinity|nan)$/i.test(v.trim())) val = /nan/i.test(v) ? NaN : v.trim().startsWith('-') ? -Infinity : Infinity;
+    }
+    out.set(k, val);
+  }
+  for (const [k, v] of [...out]) {
+    const clean = k.replace(/([A-Za-z][A-Za-z0-9_]*)\./g, '$1_');
+    out.set(clean, v);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Loaded {
+  raw: Map<string, string>; // for naming
+  header: RawHeader;
+  fits?: FitsFile;
+  tables: LoadedTable[];
+  asdfVersion?: string;
+}
+
+function loadRaw(filepath: string, format: FileFormat): Loaded {
+  if (format === 'fits') {
+    const f = FitsFile.open(filepath);
+    const header = reduceHeader(fitsHeaderItems(f));
+    return { raw: header, header: new Map(header), fits: f, tables: [] };
+  }
+  if (format === 'asdf' || format === 'json' || format === 'yaml') {
+    const { items, asdfVersion } = treeHeaderItems(filepath, format);
+    const raw = new Map<string, string>();
+    for (const [k, v] of items) raw.set(k, Array.isArray(v) ? `(${v.map((x) => pyRepr(x)).join(', ')})` : v);
+    return { raw, header: items, tables: [], asdfVersion };
+  }
+  throw new CheckError(`Unsupported reference format ${pyRepr(format)}`);
+}
+
+function tupleRepr(v: string | string[]): PyValue {
+  return Array.isArray(v) ? `(${v.map((x) => pyRepr(x)).join(', ')}${v.length === 1 ? ',' : ''})` : v;
+}
+
+function cellKey(v: CellValue): string {
+  if (typeof v === 'number' && Number.isNaN(v)) return 'nan';
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : typeof x === 'number' && Number.isNaN(x) ? 'nan' : x));
+}
+
+/** table_mode_dictionary: modes (unique row key values) → first row; duplicates warned. */
+function modeDictionary(genericName: string, basename: string, tab: LoadedTable, modeKeys: string[], log: Log): Map<string, CellValue[]> {
+  const label = pyRepr(`${basename}[${tab.segment}]`);
+  const present = modeKeys.filter((k) => tab.colnames.includes(k));
+  const modes = new Map<string, { display: string; rows: number[]; row: CellValue[] }>();
+  if (tab.rows.length && present.length === 0) return new Map();
+  tab.rows.forEach((row, i) => {
+    const mode = present.map((k) => cellKey(row[tab.colnames.indexOf(k)]));
+    const key = mode.join('\u0000');
+    const entry = modes.get(key);
+    if (entry) entry.rows.push(i);
+    else modes.set(key, { display: `(${present.map((k, j) => `(${pyRepr(k)}, ${mode[j]})`).join(', ')})`, rows: [i], row });
+  });
+  for (const [, m] of [...modes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (m.rows.length > 1) log.warning(`Duplicate definitions in ${genericName} ${label} for mode: ${m.display} :`);
+  }
+  return new Map([...modes].map(([k, m]) => [k, m.row]));
+}
+
+/** Certify one reference file; findings go to `log`. */
+export function certifyReference(filepath: string, opts: ReferenceCertifyOptions, log: Log): void {
+  const specs = loadSpecs(opts.specsRoot, opts.observatory);
+  const format = fileFormat(filepath);
+  const basename = path.basename(filepath);
+  let loaded: Loaded | undefined;
+  let loadError: unknown;
+  const lazyRaw = (): Map<string, string> => {
+    if (!loaded && !loadError) {
+      try {
+        loaded = loadRaw(filepath, format);
+      } catch (e) {
+        loadError = e;
+      }
+    }
+    if (!loaded) throw loadError;
+    return loaded.raw;
+  };
+  try {
+    const { instrument, filekind } = referenceProperties(filepath, opts.observatory, specs, lazyRaw);
+    let rmap: ReferenceMapping | undefined;
+    try {
+      if (opts.store && opts.context) rmap = opts.store.loadContext(opts.context).getImap(instrument).getRmap(filekind);
+    } catch {
+      rmap = undefined; // "No corresponding rmap": verbose only in the real tool
+    }
+    const parkeys = new Set(rmap ? rmap.getRequiredParkeys() : []);
+    let validators: Validator[] = specs.tpnInfos(instrument, filekind, 'tpn').map(makeValidator);
+    validators = validators.map((v) => (v.optional && parkeys.has(v.name) ? v.requiredCopy() : v));
+    const modeColumns = specs.rowKeys(instrument, filekind);
+
+    // Load the header ("Error loading" in the real tool).
+    let header: EvalHeader;
+    try {
+      if (format === 'fits' && !basename.endsWith('.fits')) return; // FITS verify skipped, nothing checked
+      lazyRaw();
+      const l = loaded!;
+      if (l.fits) {
+        if (l.fits.hdus.some((h) => h.name === 'ASDF')) log.error('FITS files must not include an ASDF extension');
+        log.info(`FITS file ${pyRepr(basename)} conforms to FITS standards.`);
+        l.header.set('FILE_FORMAT', 'FITS');
+      } else l.header.set('FILE_FORMAT', format.toUpperCase());
+      if (opts.observatory === 'jwst') crossStrapJwst(l.header);
+      const mapped = referenceKeysToDatasetKeys(opts.observatory, l.header, rmap, log);
+      const withArrays = new Map<string, PyValue>([...mapped].map(([k, v]) => [k, tupleRepr(v)]));
+      const arrayValidators = validators.filter((v) => v.info.keytype === 'A' || v.info.keytype === 'D');
+      for (const v of arrayValidators) {
+        const name = v.complexName;
+        if (withArrays.get(name) === 'UNDEFINED' || withArrays.has(name)) continue;
+        const props = l.fits ? fitsArrayProperties(l.fits, v.name) : undefined;
+        withArrays.set(name, props ? arrayStruct(props) : 'UNDEFINED');
+      }
+      const seen = new Set<string>();
+      header = toEvalHeader(withArrays);
+      for (const v of arrayValidators) {
+        if ((header.get(v.complexName) ?? 'UNDEFINED') !== 'UNDEFINED' || seen.has(v.complexName)) continue;
+        header.set(v.complexName, 'UNDEFINED');
+        try {
+          v.handleMissing(header, { log });
+        } catch {
+          log.error(`Missing required array ${pyRepr(v.name)}`);
+          seen.add(v.complexName);
+        }
+      }
+      for (const v of validators) if ((header.get(v.complexName) ?? null) === null) header.set(v.complexName, 'UNDEFINED');
+      if (l.fits && (validators.some((v) => v.info.keytype === 'C') || modeColumns.length)) l.tables = loadFitsTables(l.fits);
+    } catch (e) {
+      log.error(`Error loading : ${errText(e)}`);
+      return;
+    }
+    const l = loaded!;
+    const tables = {
+      columnValues(name: string): PyValue[][] | undefined {
+        const out: PyValue[][] = [];
+        for (const t of l.tables) {
+          const i = t.colnames.indexOf(name.toUpperCase());
+          if (i >= 0) out.push(t.rows.map((r) => cellToPy(r[i])));
+        }
+        return out.length ? out : undefined;
+      },
+    };
+    for (const v of validators) {
+      try {
+        v.check(header, { log, tables });
+      } catch (e) {
+        if (!(e instanceof CheckError)) throw e;
+        const presence = v.isApplicable(header, log);
+        if (presence === 'W') log.warning(`Checking ${pyRepr(v.info.name)} failed: ${e.message}`);
+        else log.error(`Checking ${pyRepr(v.info.name)} : ${e.message}`);
+      }
+    }
+    if (modeColumns.length && l.fits) {
+      try {
+        certifyReferenceModes(filepath, l, modeColumns, rmap, opts, log);
+      } catch (e) {
+        log.error(`Checking reference modes for ${pyRepr(filepath)} : ${errText(e)}`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof CheckError || e instanceof FitsError || e instanceof Error) log.error(`Validation error : ${errText(e)}`);
+    else throw e;
+  } finally {
+    loaded?.fits?.close();
+  }
+}
+
+function cellToPy(v: CellValue): PyValue {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(cellToPy);
+  return v as PyValue;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function certifyReferenceModes(filepath: string, l: Loaded, modeColumns: string[], rmap: ReferenceMapping | undefined, opts: ReferenceCertifyOptions, log: Log): void {
+  const basename = path.basename(filepath);
+  if (l.tables.some((t) => t.ascii)) {
+    for (const t of l.tables) {
+      if (t.ascii) log.warning(`ASCII Table detected in HDU# ${t.segment}.  Particularly for HST, verify that it should not be a BIN Table HDU.`);
+    }
+  }
+  let oldPath: string | undefined = opts.comparisonReference;
+  if (!oldPath) {
+    const oldName = rmap && opts.store ? findOldReference(rmap, opts.store.locate(rmap.name), basename, l, log) : undefined;
+    if (oldName && oldName !== basename) {
+      const located = opts.locateReference?.(oldName);
+      if (located && fs.existsSync(located)) {
+        log.info(`Comparing reference ${pyRepr(basename)} against ${pyRepr(path.basename(located))}`);
+        oldPath = located;
+      } else {
+        log.warning(`Failed to obtain reference comparison file ${pyRepr(oldName)} : not available from the catalog`);
+        return;
+      }
+    } else {
+      for (const t of l.tables) modeDictionary('new reference', basename, t, modeColumns, log);
+      log.warning(`No comparison reference for ${pyRepr(basename)} in context ${pyRepr(opts.context ?? 'None')}. Skipping tables comparison.`);
+      return;
+    }
+  }
+  const old = FitsFile.open(oldPath);
+  try {
+    const oldTables = loadFitsTables(old);
+    if (oldTables.length !== l.tables.length) {
+      log.warning(`Differing HDU counts in ${pyRepr(oldPath)} and ${pyRepr(basename)} : ${oldTables.length} vs. ${l.tables.length}`);
+    }
+    for (let i = 0; i < Math.min(oldTables.length, l.tables.length); i++) {
+      const oldModes = modeDictionary('old reference', path.basename(oldPath), oldTables[i], modeColumns, log);
+      if (!oldModes.size) continue;
+      const newModes = modeDictionary('new reference', basename, l.tables[i], modeColumns, log);
+      if (!newModes.size) continue;
+      const oldLabel = pyRepr(`${path.basename(oldPath)}[${oldTables[i].segment}]`);
+      const newLabel = pyRepr(`${basename}[${l.tables[i].segment}]`);
+      const sampleOld = [...oldModes.values()][0];
+      const sampleNew = [...newModes.values()][0];
+      if (sampleOld.length !== sampleNew.length || oldTables[i].colnames.join() !== l.tables[i].colnames.join()) {
+        log.warning(`Change in row format between ${oldLabel} and ${newLabel}`);
+        continue;
+      }
+      for (const mode of [...oldModes.keys()].sort()) {
+        if (!newModes.has(mode)) log.warning(`Table mode ${mode.split('\u0000').join(', ')} from old reference ${oldLabel} is NOT IN new reference ${newLabel}`);
+      }
+      for (const mode of [...newModes.keys()].sort()) {
+        if (!oldModes.has(mode)) log.info(`Table mode ${mode.split('\u0000').join(', ')} of new reference ${newLabel} is NOT IN old reference ${pyRepr(path.basename(oldPath))}`);
+      }
+    }
+  } finally {
+    old.close();
+  }
+}
+
+/** The reference `basename` would replace in `rmap`: found by a trial insertion. */
+function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: string, l: Loaded, log: Log): string | undefined {
+  const names = new Set(rmap.referenceNames());
+  if (names.has(basename)) return basename;
+  try {
+    const header: Record<string, string> = {};
+    for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
+    const text = fs.readFileSync(rmapPath, 'utf8');
+    const result = rmapInsertReferences(text, rmap.name, [{ basename, header }]);
+    const after = new Set([...result.text.matchAll(/'([^']+\.(?:fits|asdf|json|yaml))'/g)].map((m) => m[1]));
+    const replaced = [...names].filter((n) => !after.has(n)).sort();
+    if (replaced.length) return replaced[0];
+    log.info(`No file corresponding to ${pyRepr(basename)} in context ${pyRepr(rmap.name)}`);
+  } catch (e) {
+    log.warning(`Failed resolving comparison reference for table checks : ${errText(e)}`);
+  }
+  return undefined;
+}

@@ -1,0 +1,100 @@
+"""Oracle for the certify differential test: runs the real `crds certify` command (its
+CertifyScript, in-process, one run per file) offline on the real rules and the shared type
+specs, and prints one JSON record per file: the exit status and every ERROR / WARNING /
+INFO line it logged.
+
+Usage: certify.py --mappings DIR --specs DIR --references DIR [--context NAME] [--extra "ARGS"] FILE...
+(stdout: one JSON line per file, {file, status, seconds, messages: [[level, text], ...]}).
+--extra (e.g. "--dont-recurse-mappings --dont-check-rmap-updates") go to every run.
+
+Set-up that differs from a bare `crds certify`:
+* the private cache (test/refactor/oracle/oracle_env.py) links the shared mappings, the shared
+  server_config (so the operational context is the default comparison context, as on a real
+  client), and the shared reference files (comparison references for table checks);
+* the type specs and .tpn files are read from --specs instead of the copies inside the
+  installed package, so that both implementations certify against the same constraints.
+"""
+import json
+import logging
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "refactor", "oracle"))
+import oracle_env  # noqa: E402
+
+
+def arg(name, default=None):
+    if name in sys.argv:
+        i = sys.argv.index(name)
+        value = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
+        return value
+    return default
+
+
+MAPPINGS = arg("--mappings")
+SPECS = arg("--specs")
+REFERENCES = arg("--references")
+CONTEXT = arg("--context")
+EXTRA = arg("--extra", "").split()
+FILES = sys.argv[1:]
+
+OBSERVATORIES = ("hst", "jwst", "roman")
+root = oracle_env.setup(MAPPINGS, OBSERVATORIES)
+config_root = os.path.join(os.path.dirname(MAPPINGS), "config")
+for obs in OBSERVATORIES:
+    for name in ("server_config", "bad_files.txt"):
+        src = os.path.join(config_root, obs, name)
+        if os.path.exists(src):
+            os.symlink(src, os.path.join(root, "config", obs, name))
+    if REFERENCES and os.path.isdir(os.path.join(REFERENCES, obs)):
+        os.makedirs(os.path.join(root, "references", obs), exist_ok=True)
+        for name in os.listdir(os.path.join(REFERENCES, obs)):
+            os.symlink(os.path.join(REFERENCES, obs, name), os.path.join(root, "references", obs, name))
+os.environ["CRDS_REF_SUBDIR_MODE"] = "flat"
+
+from crds.core import log, reftypes, utils  # noqa: E402
+
+# Read type specs and .tpn files from SPECS: refill each observatory's TYPES in place (its bound
+# methods are shared by the locate modules) and redirect the locators' tpn_path.
+for obs in OBSERVATORIES:
+    pkg = utils.get_observatory_package(obs)
+    fresh = reftypes.from_package_file(obs, os.path.join(SPECS, obs, "__init__.py"))
+    pkg.TYPES.__dict__.update(fresh.__dict__)
+    locator = utils.get_locator_module(obs)
+    locator.tpn_path = (lambda o: lambda tpn_file: os.path.join(SPECS, o, "tpns", tpn_file))(obs)
+
+from crds.certify import certify  # noqa: E402
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append([record.levelname, record.getMessage()])
+
+
+capture = Capture()
+log.remove_console_handler()
+log.THE_LOGGER.logger.addHandler(capture)
+
+for path in FILES:
+    capture.records = []
+    log.THE_LOGGER.reset()
+    argv = ["crds.certify", path] + EXTRA
+    if CONTEXT:
+        argv += ["--comparison-context", CONTEXT]
+    start = time.perf_counter()
+    try:
+        status = certify.CertifyScript(argv)()
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # noqa: BLE001  (reported, not hidden)
+        capture.records.append(["CRASH", repr(exc)])
+        status = -1
+    print(json.dumps({"file": path, "status": status, "seconds": time.perf_counter() - start,
+                      "messages": capture.records}), flush=True)
