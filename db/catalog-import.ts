@@ -32,6 +32,8 @@ export interface ImportOptions {
   contexts?: Partial<Record<ContextState, string>>;
   username?: string;
   description?: string;
+  /** When the import happens (delivery dates, context history); default now. */
+  date?: Date;
   log?: (line: string) => void;
 }
 
@@ -151,7 +153,7 @@ export async function importCache(db: Database, options: ImportOptions): Promise
   const { observatory } = options;
   const log = options.log ?? (() => undefined);
   const username = options.username ?? 'crds-init';
-  const now = new Date();
+  const now = options.date ?? new Date();
   const report: ImportReport = { mappings: { added: 0, known: 0 }, references: { added: 0, known: 0 }, conflicts: [], skipped: [], rejected: [], contexts: {} };
   const mappingsDir = path.join(options.fileCache, 'mappings', observatory);
   const referencesDir = path.join(options.fileCache, 'references', observatory);
@@ -240,7 +242,7 @@ export async function importCache(db: Database, options: ImportOptions): Promise
         ...common,
         instrument,
         filekind,
-        derivedFrom: mapping.derivedFrom,
+        derivedFrom: mapping.derivedFrom.slice(0, 255),
         useafterDate: NO_USEAFTER,
         comment: typeof mapping.get('description') === 'string' ? String(mapping.get('description')) : null,
         pedigree: '',
@@ -264,10 +266,11 @@ export async function importCache(db: Database, options: ImportOptions): Promise
         instrument: instrument.toLowerCase(),
         filekind: filekind.toLowerCase(),
         useafterDate: useafterOf(keywords),
-        pedigree: keywords.PEDIGREE ?? '',
-        referenceFileType: (keywords.REFTYPE ?? keywords.FILETYPE ?? filekind).toLowerCase(),
+        pedigree: (keywords.PEDIGREE ?? '').slice(0, 255),
+        // The type as CRDS knows it; a header's free-text FILETYPE only when the rules do not say.
+        referenceFileType: (filekind || keywords.REFTYPE || keywords.FILETYPE || '').toLowerCase().slice(0, 32),
         comment: keywords.DESCRIP ?? keywords.DESCRIPTION ?? null,
-        aperture: keywords.APERTURE ?? 'none',
+        aperture: (keywords.APERTURE ?? 'none').slice(0, 255),
       });
     }
   }
