@@ -30,6 +30,12 @@ export interface SiteOptions {
   date?: Date;
 }
 
+export interface Envelope {
+  id: unknown;
+  result: unknown;
+  error: null | { name: string; code: number; message: string; data: null };
+}
+
 export interface Site {
   url: string;
   config: Config;
@@ -39,7 +45,7 @@ export interface Site {
   report?: ImportReport;
   rpc<T = unknown>(method: string, ...params: unknown[]): Promise<T>;
   /** The whole response envelope, for error tests. */
-  rpcEnvelope(method: string, params: unknown): Promise<{ id: unknown; result: unknown; error: null | { name: string; code: number; message: string; data: null } }>;
+  rpcEnvelope(method: string, params: unknown): Promise<Envelope>;
   close(): Promise<void>;
 }
 
@@ -68,13 +74,13 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${port}`;
   let counter = 0;
-  const rpcEnvelope = async (method: string, params: unknown) => {
+  const rpcEnvelope = async (method: string, params: unknown): Promise<Envelope> => {
     const res = await fetch(`${url}/json/${method}/test-${++counter}/`, {
       method: 'POST',
       body: JSON.stringify({ jsonrpc: '1.0', method, params, id: `test-${counter}` }),
     });
     if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${method}`);
-    return res.json();
+    return (await res.json()) as Envelope;
   };
   return {
     url,
