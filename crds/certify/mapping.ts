@@ -163,6 +163,14 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
     log.error(`Validation error : ${errText(e)}`);
     return;
   }
+  try {
+    // The real loader builds the whole tree: a nested mapping that cannot be found (or
+    // that fails to load) is an error of this mapping.
+    if (!(mapping instanceof ReferenceMapping)) mapping.mappingNames();
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
   for (const w of warnings) log.warning(/sha1sum/.test(w) ? `Checksum error : ${w.replace(/^.*?(sha1sum)/, '$1')}` : w);
   try {
     if (mapping instanceof ReferenceMapping) checkSelectorValues(mapping, opts, log);

@@ -8,7 +8,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 
 export const TAG: unique symbol = Symbol('yaml-tag');
 export type TreeValue = string | number | bigint | boolean | null | Date | TreeValue[] | { [key: string]: TreeValue; [TAG]?: string };
@@ -23,7 +23,7 @@ export class AsdfError extends Error {
 /** Largest YAML tree read (real ASDF references have trees of a few hundred KB). */
 export const MAX_TREE_BYTES = 64 * 1024 * 1024;
 /** Largest number of nodes produced, aliases expanded. */
-export const MAX_TREE_NODES = 2_000_000;
+export const MAX_TREE_NODES = 1_000_000;
 
 const BLOCK_MAGIC = Buffer.from([0xd3, 0x42, 0x4c, 0x4b]);
 
@@ -81,12 +81,20 @@ function parseYamlText(text: string, name: string): TreeValue {
     throw new AsdfError(`${name}: invalid YAML: ${(e as Error).message}`);
   }
   if (doc.errors.length) throw new AsdfError(`${name}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  // Anchors resolved through one map (Alias.resolve searches the whole document each time).
+  const anchors = new Map<string, unknown>();
+  visit(doc, {
+    Node(_key, node) {
+      const a = (node as { anchor?: string }).anchor;
+      if (a) anchors.set(a, node);
+    },
+  });
   let budget = MAX_TREE_NODES;
   const toJs = (node: unknown, depth: number): TreeValue => {
     if (--budget < 0) throw new AsdfError(`${name}: YAML tree expands to more than ${MAX_TREE_NODES} nodes (alias bomb?)`);
     if (depth > 1000) throw new AsdfError(`${name}: YAML tree nested deeper than 1000 levels`);
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) return toJs(node.resolve(doc), depth + 1);
+    if (isAlias(node)) return toJs(anchors.get(node.source), depth + 1);
     if (isScalar(node)) {
       const v = node.value;
       if (v === null || v === undefined) return null;

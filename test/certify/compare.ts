@@ -1,0 +1,112 @@
+// Shared by the certify differential test and its iteration script: runs our certify on the
+// same files as the real tool and reduces both sides' messages to comparable findings.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { certifyFile, observatoryOfName, type CertifyResult } from '../../crds/certify';
+import { MappingStore } from '../../crds/mappings';
+import { CRDS_PYTHON, REPO_ROOT, SHARED_DATA, TESTDATA } from '../support/paths';
+
+export const SPECS = path.join(SHARED_DATA, 'crds-specs');
+export const MAPPINGS_DIR = path.join(SHARED_DATA, 'crds-cache', 'mappings');
+export const REFERENCES = path.join(SHARED_DATA, 'crds-cache', 'references');
+/** The default comparison context of the real command: the operational context of each observatory. */
+export const OPERATIONAL: Record<string, string> = { hst: 'hst_0729.pmap', jwst: 'jwst_0541.pmap', roman: 'roman_0004.pmap' };
+/** Options given to every run of the real command (see the test's notes). */
+export const ORACLE_EXTRA = '--dont-recurse-mappings --dont-check-rmap-updates';
+
+const EXTENSIONS = /\.(fits|asdf|json|yaml|r\dh|pmap|imap|rmap|tmp)$/;
+
+export function certifiableFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (EXTENSIONS.test(e.name)) out.push(p);
+    }
+  };
+  walk(TESTDATA);
+  walk(REFERENCES);
+  return out.sort();
+}
+
+export interface OracleResult {
+  file: string;
+  status: number;
+  seconds: number;
+  messages: [string, string][];
+}
+
+/** Run the real `crds certify` on `files` (in `parallel` processes). */
+export async function runOracle(files: string[], parallel = 2): Promise<OracleResult[]> {
+  const chunks: string[][] = Array.from({ length: parallel }, () => []);
+  files.forEach((f, i) => chunks[i % parallel].push(f));
+  const script = path.join(REPO_ROOT, 'test', 'certify', 'oracle', 'certify.py');
+  const runs = chunks.filter((c) => c.length).map(
+    (chunk) =>
+      new Promise<OracleResult[]>((resolve, reject) => {
+        const args = [script, '--mappings', MAPPINGS_DIR, '--specs', SPECS, '--references', REFERENCES, '--extra', ORACLE_EXTRA, ...chunk];
+        const p = spawn(CRDS_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (err += d));
+        p.on('error', reject);
+        p.on('close', (code) => {
+          if (code !== 0) return reject(new Error(`oracle exited ${code}: ${err.slice(-2000)}`));
+          resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+        });
+      }),
+  );
+  return (await Promise.all(runs)).flat();
+}
+
+/** Observatory the real command works in for a file: by name, else by its folder. */
+export function observatoryOf(file: string): string {
+  return observatoryOfName(file) ?? (file.includes(`${path.sep}jwst${path.sep}`) ? 'jwst' : file.includes(`${path.sep}roman${path.sep}`) ? 'roman' : 'hst');
+}
+
+let store: MappingStore | undefined;
+export function runOurs(file: string): CertifyResult {
+  store ??= new MappingStore(MAPPINGS_DIR, { ignoreChecksum: 'warn' });
+  const observatory = observatoryOf(file);
+  return certifyFile(file, {
+    observatory,
+    specsRoot: SPECS,
+    store,
+    context: OPERATIONAL[observatory],
+    locateReference: (name) => {
+      const p = path.join(REFERENCES, observatory, name);
+      return fs.existsSync(p) ? p : undefined;
+    },
+  });
+}
+
+/**
+ * The comparable identity of a finding: its level and the keyword it is about (from
+ * "Checking 'KEY'", "Missing suggested keyword 'KEY'", ...), or for findings about no single
+ * keyword a category made of the message with names and numbers blanked.
+ */
+export function findingKey(level: string, message: string): string {
+  let m = message.replace(/^\s*instrument='[^']*' type='[^']*' data='[^']*' ::\s*/, '').trim();
+  m = m.replace(/^In '[^']*' : /, '');
+  m = m.replace(/ \[[A-Z0-9_ -]+\]/g, '').replace(/ \[FITS unknown\]/g, '');
+  let k = /^Checking '([^']+)'/.exec(m);
+  if (k) return `${level} ${k[1]}`;
+  k = /^Missing suggested [a-z ]+ '([^']+)'/.exec(m);
+  if (k) return `${level} ${k[1]} (missing)`;
+  k = /^Failed checking applicability of \('([^']+)'/.exec(m);
+  if (k) return `${level} ${k[1]} (applicability)`;
+  k = /^(Rule change at|Deletion at|Reversion at|Different lookup parameters|Different classes at|Unusual replacement|Duplicate entry at (header|selector)|Checksum error|Validation error|Error loading|Duplicate definitions in|No comparison reference for|Failed to obtain reference comparison file|Missing required array|Non-compliant date format|Change in row format|Table mode|Differing HDU counts|Constraint|CRDS-pattern-like keyword|Match\()/.exec(m);
+  if (k) return `${level} ${k[1]}`;
+  return `${level} ${m.replace(/'[^']*'/g, 'Q').replace(/\d+/g, 'N').slice(0, 60)}`;
+}
+
+export function oracleKeys(r: OracleResult): Set<string> {
+  return new Set(r.messages.filter(([l]) => l === 'ERROR' || l === 'WARNING').map(([l, m]) => findingKey(l, m)));
+}
+
+export function ourKeys(r: CertifyResult): Set<string> {
+  return new Set(r.findings.filter((f) => f.level !== 'INFO').map((f) => findingKey(f.level, f.message)));
+}
