@@ -1,0 +1,90 @@
+// Acceptance for JWST: the real client against our server on MariaDB with the real JWST rules
+// (jwst_0541.pmap, dotted META.* parkeys), and the site's bad files imported from
+// config/jwst/bad_files.txt.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MappingStore } from '../../crds';
+import { CRDS_PYTHON } from '../support/paths';
+import { clientEnv, crds, REAL_CACHE, run, startSite, type Site } from '../jsonrpc/site';
+
+jest.setTimeout(300_000);
+
+const CONTEXT = 'jwst_0541.pmap';
+const SOURCE_MAPPINGS = path.join(REAL_CACHE, 'mappings', 'jwst');
+const sha1 = (file: string) => createHash('sha1').update(fs.readFileSync(file)).digest('hex');
+
+let site: Site;
+let cache: string;
+
+beforeAll(async () => {
+  site = await startSite({ observatory: 'jwst', source: REAL_CACHE, contexts: { latest: CONTEXT, edit: CONTEXT, versions: 'jwst_0526.pmap' } });
+  await site.db.models.BuildContext.create({ calver: '1.15.0', context: 'jwst_0540.pmap', description: 'build 11.0', username: 'test' });
+  cache = path.join(site.work, 'client-cache');
+});
+afterAll(async () => {
+  await site?.close();
+});
+
+it('crds sync --contexts jwst_0541.pmap fetches every mapping of the context byte for byte', async () => {
+  const r = await crds(site, cache, ['sync', '--contexts', CONTEXT]);
+  expect(r.stderr).toMatch(/(^|\s)0 errors/m);
+  expect(r.status).toBe(0);
+  const closure = new MappingStore(SOURCE_MAPPINGS).loadContext(CONTEXT).mappingNames().sort();
+  const got = fs.readdirSync(path.join(cache, 'mappings', 'jwst')).sort();
+  expect(got).toEqual(closure);
+  for (const name of got) expect(sha1(path.join(cache, 'mappings', 'jwst', name))).toBe(sha1(path.join(SOURCE_MAPPINGS, name)));
+  const check = await crds(site, cache, ['sync', '--contexts', CONTEXT, '--check-files', '--check-sha1sum']);
+  expect(check.stderr).toMatch(/(^|\s)0 errors/m);
+});
+
+it('crds.client.get_best_references equals the client\'s own local answer on a few hundred JWST headers', async () => {
+  const headers = await run(CRDS_PYTHON, [path.join(__dirname, '..', 'differential', 'oracle', 'gen_headers.py'), '--contexts', CONTEXT, '--scale', '0.05'], {});
+  expect(headers.status).toBe(0);
+  const count = headers.stdout.trim().split('\n').length;
+  expect(count).toBeGreaterThan(200);
+  const r = await run(CRDS_PYTHON, [path.join(__dirname, 'remote_vs_local.py')], clientEnv(site, cache), headers.stdout);
+  expect(r.stderr).not.toMatch(/Traceback/);
+  const summary = JSON.parse(r.stdout) as { same: number; both_failed: number; rejected_reftypes: number; no_json_form: number; mismatches: unknown[] };
+  expect(summary.mismatches).toEqual([]);
+  expect(summary.same + summary.both_failed + summary.rejected_reftypes + summary.no_json_form).toBe(count);
+  expect(summary.no_json_form).toBeLessThan(count * 0.05);
+  expect(summary.same).toBeGreaterThan(count * 0.8);
+});
+
+it('crds list --status without JWST calibration software falls back to the latest context', async () => {
+  const r = await crds(site, cache, ['list', '--status']);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/Effective Context = 'jwst_0541\.pmap'/);
+});
+
+it('serves build, versions and date-based contexts', async () => {
+  expect(await site.rpc('get_build_context', 'jwst', '1.15.0')).toBe('jwst_0540.pmap');
+  expect(await site.rpc('get_build_context', 'jwst', '1.15.3')).toBe('jwst_0540.pmap'); // closest earlier patch
+  expect((await site.rpcEnvelope('get_build_context', ['jwst', '1.16.0'])).error?.name).toBe('UnknownContextError');
+  expect(await site.rpc('get_default_context', 'jwst', 'versions')).toBe('jwst_0526.pmap');
+  expect(await site.rpc('get_context_by_date', 'jwst-miri-latest')).toBe(new MappingStore(SOURCE_MAPPINGS).loadContext(CONTEXT).selections.get('miri'));
+  const r = await crds(site, cache, ['list', '--resolve-contexts', '--contexts', 'jwst-edit']);
+  expect(r.stdout.trim()).toBe(CONTEXT);
+});
+
+it('marks the files of bad_files.txt bad: rejected in file info and bad_files_list, their users blacklisted', async () => {
+  const catalogued = new Set(fs.readdirSync(SOURCE_MAPPINGS));
+  // Only files the site has are catalogued (the list also names references not in the cache).
+  const listed = fs.readFileSync(path.join(REAL_CACHE, 'config', 'jwst', 'bad_files.txt'), 'utf8').split(/\s+/).filter((n) => catalogued.has(n)).sort();
+  expect(listed.length).toBeGreaterThan(0);
+  expect(site.report!.rejected).toEqual(listed);
+  const info = await site.rpc<{ bad_files_list: string[] }>('get_server_info');
+  expect(info.bad_files_list).toEqual(listed);
+  const map = await site.rpc<Record<string, Record<string, string>>>('get_file_info_map', 'jwst', listed, ['rejected', 'blacklisted']);
+  for (const name of listed) expect(map[name].rejected).toBe('true');
+  const users = await site.db.models.CatalogFile.findAll({ where: { blacklisted: true } });
+  expect(users.length).toBeGreaterThan(0);
+  // Every blacklisted file names a rejected or blacklisted mapping.
+  const bad = new Set([...listed, ...users.map((u) => u.name)]);
+  const store = new MappingStore(path.join(site.fileCache, 'mappings', 'jwst'));
+  for (const u of users) {
+    const children = [...(store.load(u.name) as unknown as { selections: Map<string, string> }).selections.values()];
+    expect(children.some((c) => bad.has(c))).toBe(true);
+  }
+});
