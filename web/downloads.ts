@@ -41,11 +41,15 @@ export function downloadsRouter(deps: { config: Config; view: CatalogView }): Ro
         'Content-Disposition': `attachment; filename=${name}`,
       },
     }, (err) => {
-      // Catalogued but missing from the cache: still a bare 404 (and a line in the log).
-      if (err && !res.headersSent) {
-        console.error(`downloads: ${name}: ${(err as Error).message}`);
-        notFound(res);
+      if (!err || res.headersSent) return;
+      // A Range beyond the file: 416, as HTTP says. Anything else (catalogued but missing
+      // from the cache): still a bare 404, and a line in the log.
+      if ((err as { status?: number }).status === 416) {
+        res.status(416).end();
+        return;
       }
+      console.error(`downloads: ${name}: ${(err as Error).message}`);
+      notFound(res);
     });
   });
 
