@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../support/paths';
-import { crds, DEMO_CACHE, run, startSite, type Site } from './site';
+import { crds, DEMO_CACHE, run, startSite, type Envelope, type Site } from './site';
 
 jest.setTimeout(120_000);
 
@@ -46,12 +46,12 @@ describe('envelope', () => {
       const res = await post(JSON.stringify({ jsonrpc: '1.0', method: 'get_default_context', params: ['hst'], id: 'abc-1' }), suffix, { 'Content-Type': type });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/application\/json-rpc/);
-      expect(await res.json()).toEqual({ jsonrpc: '1.0', id: 'abc-1', result: 'hst_0002.pmap', error: null });
+      expect((await res.json()) as Envelope).toEqual({ jsonrpc: '1.0', id: 'abc-1', result: 'hst_0002.pmap', error: null });
     }
   });
 
   it('takes named params and reads missing trailing params as null', async () => {
-    const named = await (await post(JSON.stringify({ method: 'get_default_context', params: { observatory: 'hst', state: 'edit' }, id: 1 }))).json();
+    const named = (await (await post(JSON.stringify({ method: 'get_default_context', params: { observatory: 'hst', state: 'edit' }, id: 1 }))).json()) as Envelope;
     expect(named.result).toBe('hst_0002.pmap');
     expect(await site.rpc('get_file_info_map', 'hst', ['hst_0001.pmap'])).toEqual({ 'hst_0001.pmap': expect.objectContaining({ name: 'hst_0001.pmap', state: 'archived', type: 'mapping' }) });
   });
@@ -115,14 +115,14 @@ describe('hostile input', () => {
   ] as [string, string | Buffer, string][])('garbage body (%s) gets a JSON-RPC error', async (_what, body, name) => {
     const res = await post(body);
     expect(res.status).toBe(200);
-    const reply = await res.json();
+    const reply = (await res.json()) as Envelope;
     expect(reply).toMatchObject({ result: null, error: { name } });
   });
 
   it('refuses a body above the size limit with a JSON-RPC error, not a dropped connection', async () => {
     const res = await post(Buffer.alloc(17 * 1024 * 1024, 0x20));
     expect(res.status).toBe(200);
-    expect((await res.json()).error.name).toBe('InvalidRequestError');
+    expect(((await res.json()) as Envelope).error?.name).toBe('InvalidRequestError');
   });
 
   it('still answers normally after all that', async () => {
