@@ -7,6 +7,11 @@ import { reformatDate } from './timestamp';
 
 const LIMIT = 50_000;
 
+/** A date reformatDate rejects: the message of its exception. */
+export interface DateFailure {
+  readonly message: string;
+}
+
 function remember<V>(map: Map<string, V>, key: string, value: V): V {
   if (map.size >= LIMIT) map.clear();
   map.set(key, value);
@@ -17,6 +22,7 @@ export class EngineCache {
   private readonly conditioned = new Map<string, string>();
   private readonly matchers = new Map<string, Matcher>();
   private readonly dates = new Map<string, string>();
+  private readonly dateResults = new Map<string, string | DateFailure>();
 
   conditionValue(s: string): string {
     return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
@@ -30,5 +36,22 @@ export class EngineCache {
   /** reformatDate of a dataset date; failures are not cached (they throw each time). */
   reformatDate(raw: string): string {
     return this.dates.get(raw) ?? remember(this.dates, raw, reformatDate(raw));
+  }
+
+  /**
+   * reformatDate of a dataset date, or the message of the exception it throws. Failures are
+   * memoized too (as values), so a bad date costs one parse, not one exception per lookup.
+   */
+  reformatDateOrFailure(raw: string): string | DateFailure {
+    let r = this.dateResults.get(raw);
+    if (r === undefined) {
+      try {
+        r = reformatDate(raw);
+      } catch (exc) {
+        r = { message: (exc as Error).message };
+      }
+      remember(this.dateResults, raw, r);
+    }
+    return r;
   }
 }

@@ -297,12 +297,43 @@ function contains(container: PyObj, item: PyObj): boolean {
   throw new ExpressionError(`argument of type '${typeName(container)}' is not iterable`);
 }
 
-/** Looks a name up in the namespace; undefined ⇒ NameError. */
-export type NameLookup = (name: string) => PyObj | undefined;
-type Compiled = (get: NameLookup) => PyObj;
+/**
+ * Looks a name up in the namespace `ns` (whatever the caller passes through evaluation);
+ * undefined ⇒ NameError. Passing the namespace along, instead of closing over it, lets
+ * callers evaluate with one static lookup function: no closure per evaluation.
+ */
+export type NameLookup = (name: string, ns?: unknown) => PyObj | undefined;
+type Compiled = (get: NameLookup, ns: unknown) => PyObj;
 
-function nameError(id: string): never {
-  throw new ExpressionNameError(`name '${id}' is not defined`);
+/**
+ * A missing name while evaluating. Thrown inside the compiled closures as a plain object
+ * (not an Error: no stack trace to capture, relevance checks meet it on every lookup of
+ * some rmaps) and turned into ExpressionNameError, or a returned failure, at the boundary.
+ */
+class NameMiss {
+  constructor(readonly id: string) {}
+  get message(): string {
+    return `name '${this.id}' is not defined`;
+  }
+}
+
+/** What HeaderExpression.tryTest returns when evaluation fails: the error's message. */
+export interface ExpressionFailure {
+  readonly message: string;
+}
+
+/** Own-property lookup in a plain namespace object. */
+const objectLookup: NameLookup = (name, ns) => {
+  const o = ns as Record<string, PyObj | undefined>;
+  return Object.prototype.hasOwnProperty.call(o, name) ? o[name] : undefined;
+};
+
+function isConst(n: Node): n is { k: 'const'; v: PyObj } {
+  return n.k === 'const' || (n.k === 'seq' && n.items.every(isConst));
+}
+
+function constValue(n: Node): PyObj {
+  return n.k === 'const' ? n.v : (n as { items: Node[] }).items.map(constValue);
 }
 
 /** Compile the tree into nested closures once (still no eval / new Function). */
@@ -314,34 +345,40 @@ function compile(n: Node): Compiled {
     }
     case 'name': {
       const id = n.id;
-      return (get) => {
-        const v = get(id);
-        return v === undefined ? nameError(id) : v;
+      return (get, ns) => {
+        const v = get(id, ns);
+        if (v === undefined) throw new NameMiss(id);
+        return v;
       };
     }
     case 'seq': {
+      // A literal list is built once; nothing downstream mutates it.
+      if (isConst(n)) {
+        const v = constValue(n);
+        return () => v;
+      }
       const items = n.items.map(compile);
-      return (get) => items.map((f) => f(get));
+      return (get, ns) => items.map((f) => f(get, ns));
     }
     case 'not': {
       const a = compile(n.a);
-      return (get) => !truthy(a(get));
+      return (get, ns) => !truthy(a(get, ns));
     }
     case 'neg': {
       const a = compile(n.a);
       const op = n.op;
-      return (get) => {
-        const v = a(get);
+      return (get, ns) => {
+        const v = a(get, ns);
         if (typeof v !== 'number' && typeof v !== 'boolean') throw new ExpressionError(`bad operand type for unary ${op}: '${typeName(v)}'`);
         return op === '-' ? -Number(v) : Number(v);
       };
     }
     case 'and': {
       const items = n.items.map(compile);
-      return (get) => {
+      return (get, ns) => {
         let v: PyObj = true;
         for (const f of items) {
-          v = f(get);
+          v = f(get, ns);
           if (!truthy(v)) return v;
         }
         return v;
@@ -349,10 +386,10 @@ function compile(n: Node): Compiled {
     }
     case 'or': {
       const items = n.items.map(compile);
-      return (get) => {
+      return (get, ns) => {
         let v: PyObj = false;
         for (const f of items) {
-          v = f(get);
+          v = f(get, ns);
           if (truthy(v)) return v;
         }
         return v;
@@ -360,14 +397,14 @@ function compile(n: Node): Compiled {
     }
     case 'if': {
       const [c, a, b] = [compile(n.cond), compile(n.a), compile(n.b)];
-      return (get) => (truthy(c(get)) ? a(get) : b(get));
+      return (get, ns) => (truthy(c(get, ns)) ? a(get, ns) : b(get, ns));
     }
     case 'bin': {
       const [fa, fb] = [compile(n.a), compile(n.b)];
       const op = n.op;
-      return (get) => {
-        const a = fa(get);
-        const b = fb(get);
+      return (get, ns) => {
+        const a = fa(get, ns);
+        const b = fb(get, ns);
         if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
         if ((typeof a === 'number' || typeof a === 'boolean') && (typeof b === 'number' || typeof b === 'boolean')) {
           return op === '+' ? Number(a) + Number(b) : Number(a) - Number(b);
@@ -377,12 +414,27 @@ function compile(n: Node): Compiled {
     }
     case 'cmp': {
       const first = compile(n.first);
-      const rest = n.rest.map(compile);
       const ops = n.ops;
-      return (get) => {
-        let left = first(get);
+      // The common `NAME in ["A", "B"]` / `NAME == "A"` against literal strings: a string
+      // operand compares by set membership / identity (a str never equals a number in
+      // Python); other operand types take the general path.
+      if (ops.length === 1 && (ops[0] === 'in' || ops[0] === 'not in') && isConst(n.rest[0])) {
+        const list = constValue(n.rest[0]);
+        if (Array.isArray(list) && list.every((x) => typeof x === 'string')) {
+          const set = new Set(list as string[]);
+          const negate = ops[0] === 'not in';
+          return (get, ns) => {
+            const left = first(get, ns);
+            const found = typeof left === 'string' ? set.has(left) : contains(list, left);
+            return negate ? !found : found;
+          };
+        }
+      }
+      const rest = n.rest.map(compile);
+      return (get, ns) => {
+        let left = first(get, ns);
         for (let i = 0; i < ops.length; i++) {
-          const right = rest[i](get);
+          const right = rest[i](get, ns);
           const op = ops[i];
           let ok: boolean;
           if (op === '==') ok = pyEq(left, right);
@@ -410,22 +462,44 @@ export class HeaderExpression {
     this.run = compile(new ExprParser(tokenize(source)).parseAll());
   }
 
-  /** Evaluate over `namespace` (header values); throws ExpressionError / ExpressionNameError. */
-  evaluate(namespace: Readonly<Record<string, PyObj | undefined>>): PyObj {
-    return this.run((name) => (Object.prototype.hasOwnProperty.call(namespace, name) ? namespace[name] : undefined));
+  private exec(get: NameLookup, ns: unknown): PyObj {
+    try {
+      return this.run(get, ns);
+    } catch (exc) {
+      if (exc instanceof NameMiss) throw new ExpressionNameError(exc.message);
+      throw exc;
+    }
   }
 
-  /** Evaluate with a lookup function instead of a namespace object. */
-  evaluateWith(get: NameLookup): PyObj {
-    return this.run(get);
+  /** Evaluate over `namespace` (header values); throws ExpressionError / ExpressionNameError. */
+  evaluate(namespace: Readonly<Record<string, PyObj | undefined>>): PyObj {
+    return this.exec(objectLookup, namespace);
+  }
+
+  /** Evaluate with a lookup function (called as get(name, ns)) instead of a namespace object. */
+  evaluateWith(get: NameLookup, ns?: unknown): PyObj {
+    return this.exec(get, ns);
   }
 
   test(namespace: Readonly<Record<string, PyObj | undefined>>): boolean {
-    return truthy(this.evaluate(namespace));
+    return truthy(this.exec(objectLookup, namespace));
   }
 
-  testWith(get: NameLookup): boolean {
-    return truthy(this.run(get));
+  testWith(get: NameLookup, ns?: unknown): boolean {
+    return truthy(this.exec(get, ns));
+  }
+
+  /**
+   * test() that returns any evaluation error as a value instead of throwing it; for the
+   * relevance / omit checks, where errors are only warnings and frequent (quirk Q3, Q4).
+   */
+  tryTest(namespace: Readonly<Record<string, PyObj | undefined>>): boolean | ExpressionFailure {
+    try {
+      return truthy(this.run(objectLookup, namespace));
+    } catch (exc) {
+      if (exc instanceof NameMiss) return exc;
+      return { message: (exc as Error).message };
+    }
   }
 }
 

@@ -9,7 +9,10 @@ import { pyStrRepr } from './parser';
 import { PyValueError, pyFloat, pyTrunc, reformatDate } from './timestamp';
 
 export type HookHeader = Record<string, string>;
-/** A hook receives the rmap's lower-cased filekind and a header; returns a new header (or null). */
+/**
+ * A hook receives the rmap's lower-cased filekind and a header; returns a new header (or
+ * null). Hooks never modify the header they are given (the lookup passes its own).
+ */
 export type Hook = (header: HookHeader, rmap: { filekind: string }) => HookHeader | null;
 
 const SM4 = '2009-05-14 00:00:00';
@@ -146,8 +149,14 @@ export function findHook(
 
 /** HST locate.dnr_check: WFC with CCDGAIN 0.5 or 1.4 ⇒ type not applicable on failure. */
 export function hstDnrCheck(header: HookHeader): boolean {
+  // Runs after every failed HST lookup: missing keys answer false without an exception.
+  if (header['DETECTOR'] !== 'WFC') return false;
+  const gain = header['CCDGAIN'];
+  if (gain === undefined) return false;
+  if (gain === '0.5' || gain === '1.4') return true; // conditioned values: the usual spelling
   try {
-    return req(header, 'DETECTOR') === 'WFC' && [0.5, 1.4].includes(pyFloat(req(header, 'CCDGAIN')));
+    const g = pyFloat(gain);
+    return g === 0.5 || g === 1.4;
   } catch {
     return false;
   }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { MappingAst, PyCall, PyDict, PyValue } from './ast';
 import { EngineCache } from './cache';
 import { mappingChecksum } from './checksum';
-import { conditionHeader, conditionHeaderKeys, type HeaderValue } from './conditioning';
+import { conditionHeader, conditionHeaderKeys, conditionValue, type HeaderValue } from './conditioning';
 import {
   ChecksumError,
   CrdsError,
@@ -21,7 +21,7 @@ import {
   MappingSyntaxError,
   MissingHeaderKeyError,
 } from './errors';
-import { HeaderExpression, type PyObj } from './expressions';
+import { HeaderExpression, type ExpressionFailure, type PyObj } from './expressions';
 import { findHook, hstDnrCheck, type Hook } from './hst-hooks';
 import { fitsToParkeys } from './jwst-keywords';
 import { parseMapping, pyStr, pyStrRepr, pyToJs } from './parser';
@@ -72,6 +72,16 @@ export class IrrelevantReferenceType {
 export class OmitReferenceType {
   constructor(readonly message: string) {}
 }
+
+// The outcomes of an rmap lookup that are not a choice, made once: resolve() returns them
+// and only lookup() throws them.
+const NA_DNR = new IrrelevantReferenceType('Reference type not required for DNR dataset.');
+const NA_NOT_REQUIRED = new IrrelevantReferenceType('No match found and reference type is not required.');
+const NA_BY_RULES = new IrrelevantReferenceType('Rules define this type as Not Applicable for these observation parameters.');
+const NA_BY_RELEVANCE = new IrrelevantReferenceType('Rmap does not apply to the given parameter set based on rmap_relevance expression.');
+const OMIT_BY_RULES = new OmitReferenceType('Rules define this type to be Omitted for these observation parameters.');
+const OMIT_BY_EXPRESSION = new OmitReferenceType('rmap_omit expression indicates this type should be omitted.');
+type Resolved = Choice | LookupFailure | IrrelevantReferenceType | OmitReferenceType;
 
 /** Header value through the real library's LowerCaseDict view (§1.3). */
 export function headerView(v: PyValue): unknown {
@@ -135,8 +145,9 @@ abstract class BaseMapping {
     return v === undefined ? fallback : headerView(v);
   }
 
+  private observatoryName?: string;
   get observatory(): string {
-    return String(this.get('observatory', ''));
+    return (this.observatoryName ??= String(this.get('observatory', '')));
   }
   get derivedFrom(): string {
     return String(this.get('derived_from', ''));
@@ -213,15 +224,19 @@ export class PipelineContext extends ContextMapping {
   readonly kind = 'pmap' as const;
   readonly instrumentKey: string;
 
+  /** header keys naming the instrument, in the order they are tried */
+  private readonly instrumentKeys: readonly string[];
+
   constructor(filename: string, ast: MappingAst, store?: MappingStore) {
     super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory']);
     const pk = this.parkey;
     this.instrumentKey = (pk.t === 'tuple' && pk.items.length ? pyStr(pk.items[0]) : pyStr(pk)).toUpperCase();
+    this.instrumentKeys = [this.instrumentKey.toUpperCase(), this.instrumentKey.toLowerCase(), ...INSTRUMENT_KEYWORDS];
   }
 
   /** The instrument named by a header (§3.3); throws CrdsError when there is none. */
   getInstrument(header: Readonly<Record<string, HeaderValue>>): string {
-    for (const key of [this.instrumentKey.toUpperCase(), this.instrumentKey.toLowerCase(), ...INSTRUMENT_KEYWORDS]) {
+    for (const key of this.instrumentKeys) {
       if (!(key in header)) continue;
       const v = String(header[key]);
       if (v.toUpperCase() !== 'UNDEFINED') return v.toUpperCase();
@@ -262,13 +277,20 @@ export class PipelineContext extends ContextMapping {
    * Throws for a header without an instrument or with an unknown instrument.
    */
   getBestReferences(header: Readonly<Record<string, HeaderValue>>, reftypes?: readonly string[]): BestRefs {
-    const conditioned = conditionHeader(header);
+    // conditionHeader, with the store's memo for string values (they repeat across datasets)
+    const cache = this.store?.cache;
+    let conditioned: Record<string, string>;
+    if (cache) {
+      conditioned = {};
+      for (const key of Object.keys(header)) {
+        const v = header[key];
+        conditioned[key.toUpperCase()] = typeof v === 'string' ? cache.conditionValue(v) : conditionValue(v);
+      }
+    } else {
+      conditioned = conditionHeader(header);
+    }
     const imap = this.getImap(this.getInstrument(conditioned));
-    const minimized = minimizeHeader(
-      this.observatory,
-      conditioned,
-      [...imap.getRequiredParkeys(), this.instrumentKey],
-    );
+    const minimized = imap.minimize(this.observatory, conditioned, this.instrumentKey);
     // The real library determines the instrument again from the minimized header, so an
     // instrument given only under an alias keyword (e.g. META.INSTRUMENT.NAME for HST) fails.
     return this.getImap(this.getInstrument(minimized)).getBestReferences(minimized, reftypes);
@@ -278,6 +300,9 @@ export class PipelineContext extends ContextMapping {
 export class InstrumentContext extends ContextMapping {
   readonly kind = 'imap' as const;
   private requiredParkeys?: string[];
+  private kinds?: string[];
+  /** minimization keys (required parkeys + the pmap's instrument key), lower- and upper-cased */
+  private minimizeKeys?: { instrumentKey: string; keys: string[]; lower: string[]; upper: string[] };
 
   constructor(filename: string, ast: MappingAst, store?: MappingStore) {
     super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory', 'instrument']);
@@ -289,7 +314,30 @@ export class InstrumentContext extends ContextMapping {
 
   /** All type names of this instrument (lower-case), in file order. */
   filekinds(): string[] {
-    return [...this.selections.keys()];
+    return [...this.fileKindList()];
+  }
+
+  private fileKindList(): readonly string[] {
+    return (this.kinds ??= [...this.selections.keys()]);
+  }
+
+  /** minimizeHeader(observatory, header, [...getRequiredParkeys(), instrumentKey]) with the key casings precomputed. */
+  minimize(observatory: string, header: Readonly<Record<string, string>>, instrumentKey: string): Record<string, string> {
+    let mk = this.minimizeKeys;
+    if (!mk || mk.instrumentKey !== instrumentKey) {
+      const keys = [...this.getRequiredParkeys(), instrumentKey];
+      mk = this.minimizeKeys = {
+        instrumentKey,
+        keys,
+        lower: keys.map((k) => k.toLowerCase()),
+        upper: keys.map((k) => k.toUpperCase()),
+      };
+    }
+    const h = observatory === 'jwst' ? fitsToParkeys(header) : header;
+    const out: Record<string, string> = {};
+    const { keys, lower, upper } = mk;
+    for (let i = 0; i < keys.length; i++) out[keys[i]] = h[lower[i]] ?? h[upper[i]] ?? 'UNDEFINED';
+    return out;
   }
 
   /** The rmap for a type; throws CrdsUnknownReftypeError, or internal N/A / omit signals. */
@@ -317,18 +365,26 @@ export class InstrumentContext extends ContextMapping {
 
   /** InstrumentContext.get_best_references over an already conditioned, minimized header. */
   getBestReferences(header: Header, reftypes?: readonly string[]): BestRefs {
-    const include = reftypes && reftypes.length ? reftypes : this.filekinds();
+    const all = !(reftypes && reftypes.length);
+    const include = all ? this.fileKindList() : reftypes;
     const refs: BestRefs = {};
     const ns = conditionHeaderKeys(header) as Record<string, PyObj>; // same for every rmap
-    for (const t of include) {
-      const filekind = t.toLowerCase();
+    for (let i = 0; i < include.length; i++) {
+      const filekind = all ? include[i] : include[i].toLowerCase();
+      // getRmap's outcomes without its signal objects and their messages
+      const v = this.selections.get(filekind);
       let ref: BestRef | null;
-      try {
-        ref = this.getRmap(filekind).getBestRef(header, ns);
-      } catch (exc) {
-        if (exc instanceof IrrelevantReferenceType) ref = 'NOT FOUND n/a';
-        else if (exc instanceof OmitReferenceType) ref = null;
-        else ref = 'NOT FOUND ' + (exc as Error).message;
+      if (v === undefined) ref = 'NOT FOUND Unknown reference type ' + pyStrRepr(filekind);
+      else if (NA_VALUES.has(v)) ref = 'NOT FOUND n/a';
+      else if (OMIT_VALUES.has(v)) ref = null;
+      else {
+        try {
+          const m = this.child(filekind);
+          if (!(m instanceof ReferenceMapping)) throw new MappingFormatError(`${m.name} is not a reference mapping`);
+          ref = m.getBestRef(header, ns);
+        } catch (exc) {
+          ref = 'NOT FOUND ' + (exc as Error).message;
+        }
       }
       if (ref !== null) refs[filekind] = ref;
     }
@@ -373,6 +429,10 @@ export class ReferenceMapping extends BaseMapping {
   private readonly relevanceIsTrue: boolean;
   private readonly omitIsFalse: boolean;
   private readonly parkeyRelevance = new Map<string, HeaderExpression>();
+  /** (parkey, expression) for the required parkeys that have a parkey_relevance expression, in parkey order */
+  private readonly parkeyRelevanceList: [string, HeaderExpression][] = [];
+  /** warnings already given (the same failing expression is reported once, not per lookup) */
+  private readonly warned = new Set<string>();
   /** META_X_Y → META.X.Y for the dotted required parkeys */
   private readonly dottedAliases = new Map<string, string>();
   private readonly requiredParkeySet: ReadonlySet<string>;
@@ -410,6 +470,10 @@ export class ReferenceMapping extends BaseMapping {
     }
     for (const p of strList(this.header['comment_parkeys'])) exprs.push([p.toLowerCase(), 'keep_comments']);
     for (const [k, src] of exprs) this.parkeyRelevance.set(k.toLowerCase(), this.compile(src));
+    for (const parkey of this.requiredParkeys) {
+      const expr = this.parkeyRelevance.get(parkey.toLowerCase());
+      if (expr) this.parkeyRelevanceList.push([parkey, expr]);
+    }
     const hooksRaw = this.header['hooks'];
     const hooks = hooksRaw?.t === 'dict' ? (pyToJs(hooksRaw) as Record<string, string>) : undefined;
     this.precondition = findHook(this.observatory, this.instrument, this.filekind, 'precondition_header', hooks);
@@ -507,15 +571,16 @@ export class ReferenceMapping extends BaseMapping {
    * "NOT FOUND n/a", "NOT FOUND <message>", or null when the type is omitted.
    */
   getBestRef(header: Header, exprNamespace?: Readonly<Record<string, PyObj>>): BestRef | null {
+    let result: Resolved;
     try {
-      const result = this.resolve(header, exprNamespace);
-      if (result instanceof LookupFailure) return 'NOT FOUND ' + result.message;
-      return resultValue(result);
+      result = this.resolve(header, exprNamespace);
     } catch (exc) {
-      if (exc instanceof IrrelevantReferenceType) return 'NOT FOUND n/a';
-      if (exc instanceof OmitReferenceType) return null;
       return 'NOT FOUND ' + (exc as Error).message;
     }
+    if (result instanceof LookupFailure) return 'NOT FOUND ' + result.message;
+    if (result instanceof IrrelevantReferenceType) return 'NOT FOUND n/a';
+    if (result instanceof OmitReferenceType) return null;
+    return resultValue(result);
   }
 
   /**
@@ -526,93 +591,104 @@ export class ReferenceMapping extends BaseMapping {
   lookup(headerIn: Header, exprNamespace?: Readonly<Record<string, PyObj>>): Choice {
     const result = this.resolve(headerIn, exprNamespace);
     if (result instanceof LookupFailure) throw result.error();
+    if (result instanceof IrrelevantReferenceType || result instanceof OmitReferenceType) throw result;
     return result;
   }
 
-  /** lookup() with the final lookup failure returned as a value (no exception built). */
-  private resolve(headerIn: Header, exprNamespace?: Readonly<Record<string, PyObj>>): Choice | LookupFailure {
+  /**
+   * lookup() with its outcomes returned as values: the choice, the final lookup failure, or
+   * an N/A / omit signal. Exceptions only for the rare failures that are not lookup failures
+   * (hooks, parkey_relevance errors).
+   */
+  private resolve(headerIn: Header, exprNamespace?: Readonly<Record<string, PyObj>>): Resolved {
     const exprHeader = exprNamespace ?? (conditionHeaderKeys(headerIn as Record<string, PyObj>) as Record<string, PyObj>);
-    this.checkOmit(exprHeader);
-    this.checkRelevance(exprHeader);
-    let header: Header = this.precondition ? this.precondition({ ...headerIn }, this)! : headerIn;
+    if (!this.omitIsFalse && this.omitted(exprHeader)) return OMIT_BY_EXPRESSION;
+    if (!this.relevanceIsTrue && !this.relevant(exprHeader)) return NA_BY_RELEVANCE;
+    // Hooks return a new header; they never modify the one given.
+    let header: Header = this.precondition ? this.precondition(headerIn as Record<string, string>, this)! : headerIn;
     header = this.mapIrrelevantParkeysToNa(header);
     let bestref: Choice | LookupFailure;
     try {
       bestref = this.selector.chooseOrFail(header);
     } catch (exc) {
-      bestref = new LookupFailure((exc as Error).message, () => exc as CrdsLookupError);
+      bestref = new LookupFailure((exc as Error).message, () => exc as CrdsError);
     }
     if (bestref instanceof LookupFailure) {
       const failure = bestref;
-      if (this.observatory === 'hst' && hstDnrCheck(header as Record<string, string>)) {
-        throw new IrrelevantReferenceType('Reference type not required for DNR dataset.');
-      }
-      const fb = this.fallback ? this.fallback({ ...headerIn }, this) : null;
+      if (this.isHst && hstDnrCheck(header as Record<string, string>)) return NA_DNR;
+      const fb = this.fallback ? this.fallback(headerIn as Record<string, string>, this) : null;
       if (fb) {
         try {
           const minimized = minimizeHeader(this.observatory, fb, this.requiredParkeys);
           bestref = this.selector.chooseOrFail(this.mapIrrelevantParkeysToNa(minimized));
         } catch (exc) {
-          bestref = new LookupFailure((exc as Error).message, () => exc as CrdsLookupError);
+          bestref = new LookupFailure((exc as Error).message, () => exc as CrdsError);
         }
       } else {
         bestref = failure;
       }
       if (bestref instanceof LookupFailure) {
         if (this.reffileRequired === 'YES' || this.reffileRequired === 'NONE') return bestref;
-        throw new IrrelevantReferenceType('No match found and reference type is not required.');
+        return NA_NOT_REQUIRED;
       }
     }
-    if (isNaValue(bestref)) throw new IrrelevantReferenceType('Rules define this type as Not Applicable for these observation parameters.');
-    if (isOmitValue(bestref)) throw new OmitReferenceType('Rules define this type to be Omitted for these observation parameters.');
+    if (typeof bestref === 'string') {
+      if (NA_VALUES.has(bestref)) return NA_BY_RULES;
+      if (OMIT_VALUES.has(bestref)) return OMIT_BY_RULES;
+    }
     return bestref;
   }
 
-  private checkOmit(ns: Readonly<Record<string, PyObj>>): void {
-    if (this.omitIsFalse) return;
-    let omit: boolean;
-    try {
-      omit = this.omitExpr.test(ns);
-    } catch (exc) {
-      this.warn(`Failed checking OMIT for ${pyStrRepr(this.instrument)} ${pyStrRepr(this.filekind)} with expr ${pyStrRepr(this.omitExpr.source)} : ${(exc as Error).message}`);
-      return;
-    }
-    if (omit) throw new OmitReferenceType('rmap_omit expression indicates this type should be omitted.');
+  private get isHst(): boolean {
+    return this.observatory === 'hst';
   }
 
-  private checkRelevance(ns: Readonly<Record<string, PyObj>>): void {
-    if (this.relevanceIsTrue) return;
-    let relevant: boolean;
-    try {
-      relevant = this.relevanceExpr.test(ns);
-    } catch (exc) {
-      this.warn(`Failed checking relevance for ${pyStrRepr(this.instrument)} ${pyStrRepr(this.filekind)} with expr ${pyStrRepr(this.relevanceExpr.source)} : ${(exc as Error).message}`);
-      return;
-    }
-    if (!relevant) {
-      throw new IrrelevantReferenceType('Rmap does not apply to the given parameter set based on rmap_relevance expression.');
-    }
+  /** rmap_omit; an evaluation error is a warning and means not omitted (quirk Q3/Q4). */
+  private omitted(ns: Readonly<Record<string, PyObj>>): boolean {
+    const r = this.omitExpr.tryTest(ns);
+    if (typeof r === 'boolean') return r;
+    this.warnOnce('OMIT', this.omitExpr, r);
+    return false;
   }
+
+  /** rmap_relevance; an evaluation error is a warning and means relevant. */
+  private relevant(ns: Readonly<Record<string, PyObj>>): boolean {
+    const r = this.relevanceExpr.tryTest(ns);
+    if (typeof r === 'boolean') return r;
+    this.warnOnce('relevance', this.relevanceExpr, r);
+    return true;
+  }
+
+  private warnOnce(what: string, expr: HeaderExpression, failure: ExpressionFailure): void {
+    const id = what + '\u0000' + failure.message;
+    if (this.warned.has(id)) return;
+    if (this.warned.size < 100) this.warned.add(id);
+    this.warn(`Failed checking ${what} for ${pyStrRepr(this.instrument)} ${pyStrRepr(this.filekind)} with expr ${pyStrRepr(expr.source)} : ${failure.message}`);
+  }
+
+  /**
+   * The parkey_relevance namespace (§3.4 step 5): the header, every required parkey defined
+   * (missing ⇒ UNDEFINED), META_X_Y aliases of dotted keys, and keep_comments (false here).
+   * A static lookup over the header passed along: no namespace copy or closure per lookup.
+   */
+  private readonly relevanceLookup = (name: string, ns: unknown): PyObj | undefined => {
+    if (name === 'keep_comments') return false;
+    const header = ns as Header;
+    const key = this.dottedAliases.get(name) ?? name;
+    const v = Object.prototype.hasOwnProperty.call(header, key) ? header[key] : undefined;
+    if (v !== undefined) return v;
+    if (Object.prototype.hasOwnProperty.call(header, name)) return header[name];
+    return this.requiredParkeySet.has(key) ? 'UNDEFINED' : undefined;
+  };
 
   /** parkey_relevance: parkeys whose expression is False become 'N/A'. Errors propagate. */
-  private mapIrrelevantParkeysToNa(header: Header, keepComments = false): Header {
-    if (this.parkeyRelevance.size === 0) return header;
-    // Namespace: the header, every required parkey defined (missing ⇒ UNDEFINED), META_X_Y
-    // aliases of dotted keys, and keep_comments. Looked up by name: no copies per lookup.
-    const aliases = this.dottedAliases;
-    const required = this.requiredParkeySet;
-    const get = (name: string): PyObj | undefined => {
-      if (name === 'keep_comments') return keepComments;
-      const key = aliases.get(name) ?? name;
-      const v = Object.prototype.hasOwnProperty.call(header, key) ? header[key] : undefined;
-      if (v !== undefined) return v;
-      if (Object.prototype.hasOwnProperty.call(header, name)) return header[name];
-      return required.has(key) ? 'UNDEFINED' : undefined;
-    };
+  private mapIrrelevantParkeysToNa(header: Header): Header {
+    const list = this.parkeyRelevanceList;
+    if (list.length === 0) return header;
     let out: Record<string, string> | undefined;
-    for (const parkey of this.requiredParkeys) {
-      const expr = this.parkeyRelevance.get(parkey.toLowerCase());
-      if (expr && !expr.testWith(get)) {
+    for (let i = 0; i < list.length; i++) {
+      const [parkey, expr] = list[i];
+      if (!expr.testWith(this.relevanceLookup, header)) {
         out ??= { ...header };
         out[parkey] = 'N/A';
       }

@@ -79,19 +79,28 @@ function listRepr(items: readonly string[]): string {
   return `[${items.map(pyStrRepr).join(', ')}]`;
 }
 
-/** A lookup failure carried as a value; `error()` builds the exception the real library raises. */
+/**
+ * A lookup failure carried as a value; `error()` builds the exception the real library
+ * raises. Returning failures instead of throwing keeps Error construction (stack capture)
+ * off the lookup path: most types of a header fail for one reason or another.
+ * `fatal` failures (validation, bad or undefined dates) are not CrdsLookupErrors in the real
+ * library: a Match selector stops at them instead of trying the next weight group.
+ */
 export class LookupFailure {
   constructor(
     readonly message: string,
-    private readonly make: (message: string) => CrdsLookupError,
+    private readonly make: (message: string) => CrdsError,
+    readonly fatal = false,
   ) {}
-  error(): CrdsLookupError {
+  error(): CrdsError {
     return this.make(this.message);
   }
 }
 
 const NO_MATCH = new LookupFailure('No match found.', (m) => new MatchingError(m));
 const useAfterFailure = (m: string) => new UseAfterError(m);
+const validationFailure = (m: string) => new ValidationError(m);
+const invalidDatetimeFailure = (m: string) => new InvalidDatetimeError(m);
 
 function isSelector(v: unknown): v is Selector {
   return v instanceof Selector;
@@ -182,6 +191,8 @@ interface ParamCheck {
   set: Set<string>;
   permissive: boolean; // contains *, ANY or N/A
   hasNa: boolean;
+  /** Python repr of `list`, made on the first failed validation */
+  listRepr?: string;
 }
 
 export class MatchSelector extends Selector {
@@ -193,6 +204,8 @@ export class MatchSelector extends Selector {
   private readonly index?: Map<string, number[]>;
   private readonly unindexed: number[] = [];
   private readonly merged = new Map<string, Selector>();
+  /** index value → its exact rows merged with the unindexed ones (bounded by the index keys) */
+  private readonly mergedCandidates = new Map<string, number[]>();
 
   constructor(parameters: readonly string[], rawEntries: RawEntry[], ctx: SelectorContext) {
     super(parameters, rawEntries, ctx);
@@ -302,10 +315,6 @@ export class MatchSelector extends Selector {
     return out;
   }
 
-  private validate(check: ParamCheck, value: string): void {
-    validateValue(check.name, value, check.list, check.set, check.permissive, this.ctx);
-  }
-
   /** Rows that can match `header`, in sorted order (the index skips rows with another exact value). */
   private candidates(header: Header): number[] | undefined {
     if (!this.index) return undefined;
@@ -314,7 +323,13 @@ export class MatchSelector extends Selector {
     const exact = this.index.get(v);
     if (!exact) return this.unindexed;
     if (this.unindexed.length === 0) return exact;
-    return [...exact, ...this.unindexed].sort((a, b) => a - b);
+    // Merged once per value and kept: both lists are sorted row numbers.
+    let merged = this.mergedCandidates.get(v);
+    if (!merged) {
+      merged = [...exact, ...this.unindexed].sort((a, b) => a - b);
+      this.mergedCandidates.set(v, merged);
+    }
+    return merged;
   }
 
   choose(header: Header): Choice {
@@ -324,24 +339,36 @@ export class MatchSelector extends Selector {
   }
 
   override chooseOrFail(header: Header): Choice | LookupFailure {
+    const checks = this.checks;
     // _check_defined
-    for (const c of this.checks) {
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i];
       if (!(c.name in header) && !c.hasNa) {
-        throw new ValidationError(`Match required lookup parameter ${pyStrRepr(c.name)} is undefined.`);
+        return new LookupFailure(`Match required lookup parameter ${pyStrRepr(c.name)} is undefined.`, validationFailure, true);
       }
     }
     // _validate_header
-    for (const c of this.checks) this.validate(c, header[c.name] ?? 'UNDEFINED');
-    // _winnow and _rank_candidates: weight = -(number of parameters matched by a non-N/A pattern)
     const nparams = this.parameters.length;
     const values: string[] = new Array(nparams);
-    for (let i = 0; i < nparams; i++) values[i] = header[this.parameters[i]] ?? 'UNDEFINED';
-    const groups = new Map<number, number[]>();
+    for (let i = 0; i < nparams; i++) {
+      const v = header[this.parameters[i]] ?? 'UNDEFINED';
+      values[i] = v;
+      const c = checks[i];
+      if (c.set.has(v)) continue; // the usual case, before anything else
+      const failure = validateValue(c, v, this.ctx);
+      if (failure) return failure;
+    }
+    // _winnow: weight = -(number of parameters matched by a non-N/A pattern). Survivors are
+    // kept in row order with their weights; weights lie in [-nparams, 0].
     const cands = this.candidates(header);
     const count = cands ? cands.length : this.rows.length;
+    const rows = this.rows;
+    let survivors: number[] | undefined;
+    let weights: number[] | undefined;
+    let best = 1;
     for (let k = 0; k < count; k++) {
       const n = cands ? cands[k] : k;
-      const matchers = this.rows[n].matchers;
+      const matchers = rows[n].matchers;
       let weight = 0;
       let i = 0;
       for (; i < nparams; i++) {
@@ -350,13 +377,26 @@ export class MatchSelector extends Selector {
         weight -= st;
       }
       if (i < nparams) continue;
-      const g = groups.get(weight);
-      if (g) g.push(n);
-      else groups.set(weight, [n]);
+      if (!survivors) {
+        survivors = [n];
+        weights = [weight];
+      } else {
+        survivors.push(n);
+        weights!.push(weight);
+      }
+      if (weight < best) best = weight;
     }
-    const weights = [...groups.keys()].sort((a, b) => a - b);
-    for (const w of weights) {
-      const members = groups.get(w)!;
+    if (!survivors) return NO_MATCH;
+    // _rank_candidates: weight groups in ascending order, rows in key order within a group.
+    for (let w = best; w <= 0; w++) {
+      let members: number[];
+      if (survivors.length === 1) {
+        members = survivors;
+      } else {
+        members = [];
+        for (let k = 0; k < survivors.length; k++) if (weights![k] === w) members.push(survivors[k]);
+        if (members.length === 0) continue;
+      }
       let selection: Selector | Terminal;
       if (members.length > 1) {
         if (!this.ctx.mergeOverlaps) throw new AmbiguousMatchError('More than one match clause matched.');
@@ -380,7 +420,8 @@ export class MatchSelector extends Selector {
       }
       if (!isSelector(selection)) return selection;
       const choice = selection.chooseOrFail(header);
-      if (!(choice instanceof LookupFailure)) return choice;
+      if (!(choice instanceof LookupFailure) || choice.fatal) return choice;
+      if (survivors.length === 1) break;
     }
     return NO_MATCH;
   }
@@ -412,30 +453,22 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
   return a.length - b.length;
 }
 
-/** Selector._validate_value in runtime mode (crds-rules.md §3.5 step 2). */
-function validateValue(
-  name: string,
-  value: string,
-  list: readonly string[],
-  set: ReadonlySet<string>,
-  permissive: boolean,
-  ctx: SelectorContext,
-): void {
-  if (set.has(value) || set.has(conditionValue(value))) return;
-  if (permissive) return;
-  if (list.length === 0) return;
-  if (value.startsWith('NOT')) {
-    validateValue(name, value.slice(3).trim(), list, set, permissive, ctx);
-    return;
-  }
-  if (esotericKey(value) || value === '*' || value === 'ANY' || value === 'N/A') return;
+/**
+ * Selector._validate_value in runtime mode (crds-rules.md §3.5 step 2): undefined when the
+ * value passes, else the ValidationError as a fatal failure (rare malformed cases throw).
+ */
+function validateValue(check: ParamCheck, value: string, ctx: SelectorContext): LookupFailure | undefined {
+  const { name, list, set, permissive } = check;
+  if (set.has(value) || set.has(ctx.cache.conditionValue(value))) return undefined;
+  if (permissive) return undefined;
+  if (list.length === 0) return undefined;
+  if (value.startsWith('NOT')) return validateValue(check, value.slice(3).trim(), ctx);
+  if (esotericKey(value) || value === '*' || value === 'ANY' || value === 'N/A') return undefined;
   if (value.toLowerCase().startsWith('between')) {
     const parts = pySplit(value);
     if (parts.length < 3) throw new CrdsError(`not enough values to unpack (expected 3, got ${parts.length})`);
     if (parts.length > 3) throw new CrdsError('too many values to unpack (expected 3)');
-    validateValue(name, parts[1], list, set, permissive, ctx);
-    validateValue(name, parts[2], list, set, permissive, ctx);
-    return;
+    return validateValue(check, parts[1], ctx) ?? validateValue(check, parts[2], ctx);
   }
   if (list.length === 1 && list[0].includes(':')) {
     const limits = list[0].split(':');
@@ -450,12 +483,10 @@ function validateValue(
   const subs = ctx.substitutions[name];
   if (subs && Object.prototype.hasOwnProperty.call(subs, value)) {
     const replacement = subs[value];
-    if (replacement.t === 'str') {
-      validateValue(name, replacement.v, list, set, permissive, ctx);
-      return;
-    }
+    if (replacement.t === 'str') return validateValue(check, replacement.v, ctx);
   }
-  throw new ValidationError(` parameter=${pyStrRepr(name)} value=${pyStrRepr(value)} is not in ${listRepr(list)}`);
+  check.listRepr ??= listRepr(list);
+  return new LookupFailure(` parameter=${pyStrRepr(name)} value=${pyStrRepr(value)} is not in ${check.listRepr}`, validationFailure, true);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -470,14 +501,16 @@ function parametersRepr(parameters: readonly string[]): string {
   return pyTupleRepr(parameters as string[]);
 }
 
+function invalidDateMessage(kind: string, parameters: readonly string[], value: string, reason: string): string {
+  return `${kind} Invalid date/time format for ${parametersRepr(parameters)} value = ${pyStrRepr(value)} exception is ${pyStrRepr(reason)}`;
+}
+
 /** Selector._validate_datetime: reformat or ValidationError naming the parameters. */
 function validateDatetime(kind: string, parameters: readonly string[], value: string, cache?: EngineCache): string {
   try {
     return cache ? cache.reformatDate(value) : reformatDate(value);
   } catch (exc) {
-    throw new ValidationError(
-      `${kind} Invalid date/time format for ${parametersRepr(parameters)} value = ${pyStrRepr(value)} exception is ${pyStrRepr((exc as Error).message)}`,
-    );
+    throw new ValidationError(invalidDateMessage(kind, parameters, value, (exc as Error).message));
   }
 }
 
@@ -565,9 +598,22 @@ export class UseAfterSelector extends Selector {
 
   override chooseOrFail(header: Header): Choice | LookupFailure {
     checkDefinedDateParams(this.kind, this.parameters, header);
-    const raw = rawDate(this.parameters, header);
-    // One-entry cache: consecutive lookups of one dataset share their date.
-    const date = validateDatetime(this.kind, this.parameters, raw, this.ctx.cache);
+    // _raw_date, with its UNDEFINED failure as a value
+    const params = this.parameters;
+    let raw = '';
+    for (let i = 0; i < params.length; i++) {
+      const v = header[params[i]].trim();
+      if (v === 'UNDEFINED') {
+        return new LookupFailure(`UseAfter parameter ${pyStrRepr(params[i])} is UNDEFINED.`, invalidDatetimeFailure, true);
+      }
+      raw = i === 0 ? v : raw + ' ' + v;
+    }
+    raw = raw.trim();
+    // Dates (and their failures) are memoized: the datasets of one visit share them.
+    const date = this.ctx.cache.reformatDateOrFailure(raw);
+    if (typeof date !== 'string') {
+      return new LookupFailure(invalidDateMessage(this.kind, params, raw, date.message), validationFailure, true);
+    }
     const entry = this.find(date);
     if (!entry) return new LookupFailure(`No selection <= ${pyStrRepr(date)}`, useAfterFailure);
     return chooseNested(entry.choice, header);
