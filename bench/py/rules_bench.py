@@ -12,8 +12,11 @@ Measures, per context:
 * lookup: `crds_env.server_best_references(ctx, header)` = hv_best_references with
   include=[] (all types of the header's instrument, exactly the server's path) for every header of that context
   in --headers (from test/differential/oracle/gen_headers.py) that does not fail as a whole;
-  one warm-up pass (lazy rmap loads), then a timed pass: median, p99, mean in microseconds.
-The timed pass's answers go to --answers-out so bench/rules can check ours are the same.
+  a first pass (first use: lazy rmap loads; its total time is reported on its own), then
+  --passes timed passes: median, p99, mean of all timings in microseconds, and the p99 of
+  each header's best time over the passes (what is left when scheduler preemption and GC
+  pauses, which hit single timings at random on a shared machine, are filtered out).
+The last pass's answers go to --answers-out so bench/rules can check ours are the same.
 """
 import argparse
 import gc
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("--answers-out", required=True)
     ap.add_argument("--contexts", default="hst_0729.pmap,jwst_0541.pmap")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--passes", type=int, default=3)
     args = ap.parse_args()
     contexts = args.contexts.split(",")
     out = {"library": "crds " + __import__("crds").__version__, "python": sys.version.split()[0],
@@ -84,25 +88,35 @@ def main():
     with open(args.answers_out, "w") as answers:
         for ctx in contexts:
             usable = []
+            first_ms = 0.0
             for rec in headers.get(ctx, []):
-                try:   # warm-up pass: loads the rmaps of each instrument on first use
-                    crds_env.server_best_references(ctx, rec["header"])
+                t = time.perf_counter_ns()
+                try:   # first pass: loads the rmaps of each instrument on first use
+                    crds_env.server_best_references(ctx, dict(rec["header"]))
                     usable.append(rec)
                 except Exception:
                     pass
+                first_ms += (time.perf_counter_ns() - t) / 1e6
             times = []
-            for rec in usable:
-                h = dict(rec["header"])
-                t = time.perf_counter_ns()
-                result = crds_env.server_best_references(ctx, h)
-                times.append((time.perf_counter_ns() - t) / 1000.0)
-                result = {k: (v if isinstance(v, str) else
-                              (list(v) if all(isinstance(x, str) for x in v) else {"unserializable": repr(v)}))
-                          for k, v in result.items()}
-                answers.write(json.dumps({"id": rec["id"], "result": result}) + "\n")
+            best = [float("inf")] * len(usable)
+            for p in range(args.passes):
+                for i, rec in enumerate(usable):
+                    h = dict(rec["header"])
+                    t = time.perf_counter_ns()
+                    result = crds_env.server_best_references(ctx, h)
+                    us = (time.perf_counter_ns() - t) / 1000.0
+                    times.append(us)
+                    best[i] = min(best[i], us)
+                    if p == args.passes - 1:
+                        result = {k: (v if isinstance(v, str) else
+                                      (list(v) if all(isinstance(x, str) for x in v) else {"unserializable": repr(v)}))
+                                  for k, v in result.items()}
+                        answers.write(json.dumps({"id": rec["id"], "result": result}) + "\n")
             times.sort()
-            out["lookup"][ctx] = {"headers": len(usable), "median_us": percentile(times, 0.5),
-                                  "p99_us": percentile(times, 0.99), "mean_us": statistics.mean(times)}
+            best.sort()
+            out["lookup"][ctx] = {"headers": len(usable), "passes": args.passes, "first_pass_ms": first_ms,
+                                  "median_us": percentile(times, 0.5), "p99_us": percentile(times, 0.99),
+                                  "mean_us": statistics.mean(times), "best_p99_us": percentile(best, 0.99)}
     json.dump(out, sys.stdout, indent=1)
     print()
 
