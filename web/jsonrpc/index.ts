@@ -27,15 +27,22 @@ export function jsonRpcRouter(deps: MethodDeps): Router {
       error = exc instanceof RpcError ? exc : otherError((exc as Error)?.message ?? String(exc));
       if (!(exc instanceof RpcError)) console.error('jsonrpc:', exc);
     }
-    res.status(200).type('application/json-rpc').send(JSON.stringify({ jsonrpc: '1.0', id, result: error ? null : (result ?? null), error: error?.toJSON() ?? null }));
+    reply(res, { jsonrpc: '1.0', id, result: error ? null : (result ?? null), error: error?.toJSON() ?? null });
   });
 
   // Bodies larger than the limit (or unreadable) still get a JSON-RPC answer.
   router.use((err: { type?: string; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const error = err.type === 'entity.too.large' ? invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`) : parseError(`Unreadable request body: ${err.message ?? err}`);
-    res.status(200).type('application/json-rpc').send(JSON.stringify({ jsonrpc: '1.0', id: null, result: null, error: error.toJSON() }));
+    reply(res, { jsonrpc: '1.0', id: null, result: null, error: error.toJSON() });
   });
   return router;
+}
+
+/** Always HTTP 200. Written directly: Express's send() would hash every answer for an ETag. */
+function reply(res: express.Response, envelope: unknown): void {
+  const body = JSON.stringify(envelope);
+  res.writeHead(200, { 'Content-Type': 'application/json-rpc', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 interface Request {
