@@ -7,7 +7,7 @@ import type { Database } from '../db';
 import type { TemporalLink } from './temporal';
 import { healthReport } from './health';
 import { CatalogView, RulesCache } from './catalog-view';
-import { jsonRpcRouter } from './jsonrpc';
+import { jsonRpcHandler } from './jsonrpc';
 import { downloadsRouter } from './downloads';
 
 export interface AppDeps {
@@ -28,13 +28,13 @@ export function createApp(deps: AppDeps): express.Express {
     usecase: deps.config.usecase,
     temporalUiUrl: deps.config.temporal.uiUrl,
   };
-  app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
-
-  // The catalog in memory and the parsed rules, shared by JSON-RPC and downloads.
+  // The catalog in memory and the parsed rules, shared by JSON-RPC and downloads. JSON-RPC
+  // comes first: it is the hot path, and nothing before it needs to see its requests.
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
-  app.use('/json', jsonRpcRouter({ config: deps.config, db: deps.db, view, rules }));
+  app.use('/json', jsonRpcHandler({ config: deps.config, db: deps.db, view, rules }));
   app.use(downloadsRouter({ config: deps.config, view }));
+  app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
   app.get('/', async (_req, res) => {
     res.render('home', { title: 'Home', health: await healthReport(deps) });

@@ -2,44 +2,51 @@
 // the body parsed as JSON whatever the Content-Type (the client sends urllib's default form
 // type). Every answer is HTTP 200 with both `result` and `error` present, as the client
 // requires (crds-protocol.md §1.1–1.3).
-import express, { type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidParams, invalidRequest, methodNotFound, otherError, parseError, RpcError } from './errors';
 import { methods, type MethodDeps } from './methods';
 
 /** Largest request body accepted: 1000 headers of a few KB each, with room to spare. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export function jsonRpcRouter(deps: MethodDeps): Router {
+/**
+ * The /json/ handler. A plain Node handler rather than an Express router with a body
+ * parser: it is the server's hot path, and Express's layers cost more than a lookup.
+ */
+export function jsonRpcHandler(deps: MethodDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const table = methods(deps);
-  const router = express.Router();
-  router.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk); // beyond: read on, keep nothing
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      void answer(table, req.method ?? '', size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)).then((envelope) => reply(res, envelope));
+    });
+  };
+}
 
-  router.all('/{*suffix}', async (req, res) => {
-    let id: unknown = null;
-    let result: unknown = null;
-    let error: RpcError | null = null;
-    try {
-      if (req.method !== 'POST') throw invalidRequest('JSON-RPC requests are POSTed.');
-      const request = parse(req.body);
-      id = request.id;
-      result = await call(table, request);
-    } catch (exc) {
-      error = exc instanceof RpcError ? exc : otherError((exc as Error)?.message ?? String(exc));
-      if (!(exc instanceof RpcError)) console.error('jsonrpc:', exc);
-    }
-    reply(res, { jsonrpc: '1.0', id, result: error ? null : (result ?? null), error: error?.toJSON() ?? null });
-  });
-
-  // Bodies larger than the limit (or unreadable) still get a JSON-RPC answer.
-  router.use((err: { type?: string; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const error = err.type === 'entity.too.large' ? invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`) : parseError(`Unreadable request body: ${err.message ?? err}`);
-    reply(res, { jsonrpc: '1.0', id: null, result: null, error: error.toJSON() });
-  });
-  return router;
+async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer | undefined): Promise<unknown> {
+  let id: unknown = null;
+  try {
+    if (httpMethod !== 'POST') throw invalidRequest('JSON-RPC requests are POSTed.');
+    if (!body) throw invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    const request = parse(body);
+    id = request.id;
+    const result = await call(table, request);
+    return { jsonrpc: '1.0', id, result: result ?? null, error: null };
+  } catch (exc) {
+    if (!(exc instanceof RpcError)) console.error('jsonrpc:', exc);
+    const error = exc instanceof RpcError ? exc : otherError((exc as Error)?.message ?? String(exc));
+    return { jsonrpc: '1.0', id, result: null, error: error.toJSON() };
+  }
 }
 
 /** Always HTTP 200. Written directly: Express's send() would hash every answer for an ETag. */
-function reply(res: express.Response, envelope: unknown): void {
+function reply(res: ServerResponse, envelope: unknown): void {
   const body = JSON.stringify(envelope);
   res.writeHead(200, { 'Content-Type': 'application/json-rpc', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
@@ -51,8 +58,14 @@ interface Request {
   params: unknown;
 }
 
-function parse(body: unknown): Request {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+function parse(body: Buffer): Request {
+  // Invalid UTF-8 must not slip through as replacement characters: decode strictly.
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw parseError('Request body is not UTF-8.');
+  }
   let request: unknown;
   try {
     request = JSON.parse(text);
