@@ -7,7 +7,7 @@ import { reformatDate } from './timestamp';
 
 const LIMIT = 50_000;
 
-/** A date reformatDate rejects: the message of its exception. */
+/** A date reformatDate rejects: its exception (or the message of a non-Error throw). */
 export interface DateFailure {
   readonly message: string;
 }
@@ -48,7 +48,8 @@ export class EngineCache {
       try {
         r = reformatDate(raw);
       } catch (exc) {
-        r = { message: (exc as Error).message };
+        // the exception itself (it has the message), so callers may rethrow it as is
+        r = exc instanceof Error ? exc : { message: String(exc) };
       }
       remember(this.dateResults, raw, r);
     }

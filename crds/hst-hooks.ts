@@ -3,6 +3,7 @@
 // (precondition_header) or for a second try after a failed lookup (fallback_header).
 // Registry keyed by the versioned hook name used in rmap headers.
 
+import type { EngineCache } from './cache';
 import { conditionValue } from './conditioning';
 import { CrdsError } from './errors';
 import { pyStrRepr } from './parser';
@@ -13,7 +14,12 @@ export type HookHeader = Record<string, string>;
  * A hook receives the rmap's lower-cased filekind and a header; returns a new header (or
  * null). Hooks never modify the header they are given (the lookup passes its own).
  */
-export type Hook = (header: HookHeader, rmap: { filekind: string }) => HookHeader | null;
+export type Hook = (header: HookHeader, rmap: HookRmap) => HookHeader | null;
+/** What a hook knows of its rmap; `cache` memoizes dataset dates (and their failures). */
+export interface HookRmap {
+  readonly filekind: string;
+  readonly cache?: EngineCache;
+}
 
 const SM4 = '2009-05-14 00:00:00';
 const PRE_SM4_SUBARRAY = '2002-03-30 00:00:00';
@@ -26,8 +32,20 @@ function req(header: HookHeader, key: string): string {
   return v;
 }
 
+// Python float() syntax for finite numbers (as pyFloat); a cheap test before pyFloat, whose
+// failures are exceptions, and 'UNDEFINED' values reach these checks on every lookup.
+const FLOAT_RE = /^[+-]?((\d+(_\d+)*)?\.?\d+(_\d+)*([eE][+-]?\d+)?|\d+(_\d+)*\.([eE][+-]?\d+)?)$/;
+const INF_NAN_RE = /^[+-]?(inf|infinity|nan)$/i;
+
 /** int(float(x)), where only ValueError is caught by the hooks. */
 function intOfFloat(s: string): number | undefined {
+  const t = s.trim();
+  if (FLOAT_RE.test(t)) {
+    const x = Number(t.replace(/_/g, ''));
+    if (Number.isFinite(x)) return Math.trunc(x);
+  } else if (!INF_NAN_RE.test(t)) {
+    return undefined; // float() ValueError
+  }
   try {
     return pyTrunc(pyFloat(s));
   } catch (exc) {
@@ -41,10 +59,22 @@ function halfAsStr(n: number): string {
   return conditionValue(String(n / 2));
 }
 
+/**
+ * reformatDate(DATE-OBS + ' ' + TIME-OBS), memoized through the rmap's cache; a bad date
+ * rethrows the memoized exception (no new Error per lookup).
+ */
+function exposureDate(header: HookHeader, rmap: HookRmap | undefined): string {
+  const raw = req(header, 'DATE-OBS') + ' ' + req(header, 'TIME-OBS');
+  if (!rmap?.cache) return reformatDate(raw);
+  const r = rmap.cache.reformatDateOrFailure(raw);
+  if (typeof r === 'string') return r;
+  throw r;
+}
+
 /** Shared body of precondition_header_acs_biasfile_v1/v2/v3 (v1 uses NUMCOLS/NUMROWS). */
-function acsBiasPrecondition(headerIn: HookHeader, cols: string, rows: string): HookHeader {
+function acsBiasPrecondition(headerIn: HookHeader, cols: string, rows: string, rmap?: HookRmap): HookHeader {
   const header = { ...headerIn };
-  const exptime = reformatDate(req(header, 'DATE-OBS') + ' ' + req(header, 'TIME-OBS'));
+  const exptime = exposureDate(header, rmap);
   if (exptime < SM4) header['APERTURE'] = 'N/A';
   const ncols = intOfFloat(req(header, cols));
   if (ncols !== undefined) {
@@ -73,10 +103,10 @@ function acsV3PreconditionRequired(header: HookHeader, exptime: string): boolean
   return amp === 'AD' || amp === 'BC';
 }
 
-function acsBiasV3Precondition(headerIn: HookHeader): HookHeader {
-  const exptime = reformatDate(req(headerIn, 'DATE-OBS') + ' ' + req(headerIn, 'TIME-OBS'));
+function acsBiasV3Precondition(headerIn: HookHeader, rmap?: HookRmap): HookHeader {
+  const exptime = exposureDate(headerIn, rmap);
   if (!acsV3PreconditionRequired(headerIn, exptime)) return { ...headerIn };
-  return acsBiasPrecondition(headerIn, 'NAXIS1', 'NAXIS2');
+  return acsBiasPrecondition(headerIn, 'NAXIS1', 'NAXIS2', rmap);
 }
 
 /** Full-frame defaults used by the ACS biasfile fallbacks. */
@@ -97,11 +127,11 @@ function acsBiasFullFrame(header: HookHeader, ltv1: string, ltv2: string): HookH
 }
 
 export const HST_HOOKS: Readonly<Record<string, Hook>> = {
-  precondition_header_acs_biasfile_v1: (h) => acsBiasPrecondition(h, 'NUMCOLS', 'NUMROWS'),
-  precondition_header_acs_biasfile_v2: (h) => acsBiasPrecondition(h, 'NAXIS1', 'NAXIS2'),
-  precondition_header_acs_biasfile_v3: (h) => acsBiasV3Precondition(h),
-  fallback_header_acs_biasfile_v2: (h) => acsBiasFullFrame(acsBiasPrecondition(h, 'NAXIS1', 'NAXIS2'), 'LTV1', 'LTV2'),
-  fallback_header_acs_biasfile_v3: (h) => acsBiasFullFrame(acsBiasV3Precondition(h), 'RAW_LTV1', 'RAW_LTV2'),
+  precondition_header_acs_biasfile_v1: (h, r) => acsBiasPrecondition(h, 'NUMCOLS', 'NUMROWS', r),
+  precondition_header_acs_biasfile_v2: (h, r) => acsBiasPrecondition(h, 'NAXIS1', 'NAXIS2', r),
+  precondition_header_acs_biasfile_v3: (h, r) => acsBiasV3Precondition(h, r),
+  fallback_header_acs_biasfile_v2: (h, r) => acsBiasFullFrame(acsBiasPrecondition(h, 'NAXIS1', 'NAXIS2', r), 'LTV1', 'LTV2'),
+  fallback_header_acs_biasfile_v3: (h, r) => acsBiasFullFrame(acsBiasV3Precondition(h, r), 'RAW_LTV1', 'RAW_LTV2'),
   precondition_header_wfc3_biasfile_v1: (hIn) => {
     const h = { ...hIn };
     if (req(h, 'SUBARRAY') === 'T' && !req(h, 'APERTURE').includes('SUB')) h['APERTURE'] = 'N/A';
@@ -154,10 +184,9 @@ export function hstDnrCheck(header: HookHeader): boolean {
   const gain = header['CCDGAIN'];
   if (gain === undefined) return false;
   if (gain === '0.5' || gain === '1.4') return true; // conditioned values: the usual spelling
-  try {
-    const g = pyFloat(gain);
-    return g === 0.5 || g === 1.4;
-  } catch {
-    return false;
-  }
+  // pyFloat without its exception: inf/nan and non-numbers are neither 0.5 nor 1.4
+  const t = gain.trim();
+  if (!FLOAT_RE.test(t)) return false;
+  const g = Number(t.replace(/_/g, ''));
+  return g === 0.5 || g === 1.4;
 }

@@ -486,6 +486,10 @@ export class ReferenceMapping extends BaseMapping {
   get filekind(): string {
     return String(this.get('filekind'));
   }
+  /** the memo of conditioning, matchers and dates this rmap's lookups use (its store's) */
+  get cache(): EngineCache {
+    return this.selectorCache;
+  }
 
   /**
    * The selector tree, instantiated on first use (lazy per type: loading a context only

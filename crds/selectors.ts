@@ -100,6 +100,7 @@ export class LookupFailure {
 const NO_MATCH = new LookupFailure('No match found.', (m) => new MatchingError(m));
 const useAfterFailure = (m: string) => new UseAfterError(m);
 const validationFailure = (m: string) => new ValidationError(m);
+const AMBIGUOUS = new LookupFailure('More than one match clause matched.', (m) => new AmbiguousMatchError(m), true);
 const invalidDatetimeFailure = (m: string) => new InvalidDatetimeError(m);
 
 function isSelector(v: unknown): v is Selector {
@@ -203,7 +204,8 @@ export class MatchSelector extends Selector {
   private readonly indexParam: number;
   private readonly index?: Map<string, number[]>;
   private readonly unindexed: number[] = [];
-  private readonly merged = new Map<string, Selector>();
+  private readonly naNeutral: boolean[];
+  private readonly merged = new Map<string, { members: number[]; value: Selector | Terminal[] | LookupFailure }>();
   /** index value → its exact rows merged with the unindexed ones (bounded by the index keys) */
   private readonly mergedCandidates = new Map<string, number[]>();
 
@@ -278,6 +280,9 @@ export class MatchSelector extends Selector {
       }
     }
     this.rows = rows;
+    // Columns where a dataset value N/A is "don't care" (0) for every row: such a column
+    // cannot change a weight or eliminate a row, so the winnow skips it.
+    this.naNeutral = parameters.map((_, i) => rows.every((r) => r.matchers[i].match('N/A') === 0));
     // 4. index the parameter with the most distinct exact values (speeds big HST rmaps).
     let best = -1;
     let bestCount = 1;
@@ -360,6 +365,16 @@ export class MatchSelector extends Selector {
     }
     // _winnow: weight = -(number of parameters matched by a non-N/A pattern). Survivors are
     // kept in row order with their weights; weights lie in [-nparams, 0].
+    // the columns that can change the outcome (see naNeutral)
+    let active: number[] | undefined;
+    for (let i = 0; i < nparams; i++) {
+      if (values[i] === 'N/A' && this.naNeutral[i]) {
+        active ??= [];
+        for (let j = 0; j < i; j++) if (!(values[j] === 'N/A' && this.naNeutral[j])) active.push(j);
+        for (let j = i + 1; j < nparams; j++) if (!(values[j] === 'N/A' && this.naNeutral[j])) active.push(j);
+        break;
+      }
+    }
     const cands = this.candidates(header);
     const count = cands ? cands.length : this.rows.length;
     const rows = this.rows;
@@ -370,13 +385,28 @@ export class MatchSelector extends Selector {
       const n = cands ? cands[k] : k;
       const matchers = rows[n].matchers;
       let weight = 0;
-      let i = 0;
-      for (; i < nparams; i++) {
-        const st = matchers[i].match(values[i]);
-        if (st === -1) break;
-        weight -= st;
+      let failed = false;
+      if (active) {
+        for (let a = 0; a < active.length; a++) {
+          const i = active[a];
+          const st = matchers[i].match(values[i]);
+          if (st === -1) {
+            failed = true;
+            break;
+          }
+          weight -= st;
+        }
+      } else {
+        for (let i = 0; i < nparams; i++) {
+          const st = matchers[i].match(values[i]);
+          if (st === -1) {
+            failed = true;
+            break;
+          }
+          weight -= st;
+        }
       }
-      if (i < nparams) continue;
+      if (failed) continue;
       if (!survivors) {
         survivors = [n];
         weights = [weight];
@@ -399,22 +429,33 @@ export class MatchSelector extends Selector {
       }
       let selection: Selector | Terminal;
       if (members.length > 1) {
-        if (!this.ctx.mergeOverlaps) throw new AmbiguousMatchError('More than one match clause matched.');
-        const choices = members.map((n) => this.rows[n].choice);
-        if (isSelector(choices[0])) {
-          const id = members.join(',');
-          let merged = this.merged.get(id);
-          if (!merged) {
-            merged = choices[0];
-            for (const other of choices.slice(1)) merged = merged.merge(other);
-            this.merged.set(id, merged);
+        if (!this.ctx.mergeOverlaps) return AMBIGUOUS;
+        // Merges and tuples depend only on the rows: made once per set of rows and kept,
+        // failed merges included (as a fatal failure carrying the original exception).
+        // Keyed cheaply (a group can hold thousands of rows, e.g. synphot with COMPNAME N/A)
+        // and confirmed against the rows themselves.
+        const id = groupId(members);
+        const hit = this.merged.get(id);
+        let merged = hit && sameRows(hit.members, members) ? hit.value : undefined;
+        if (!merged) {
+          const choices = members.map((n) => this.rows[n].choice);
+          if (isSelector(choices[0])) {
+            try {
+              let m: Selector = choices[0];
+              for (const other of choices.slice(1)) m = m.merge(other);
+              merged = m;
+            } catch (exc) {
+              merged = new LookupFailure((exc as Error).message, () => exc as CrdsError, true);
+            }
+          } else {
+            // The real library returns the tuple as is, selector objects included; they can
+            // only be shown by their Python repr.
+            merged = choices.map((c) => (isSelector(c) ? c.pyRepr() : c));
           }
-          selection = merged;
-        } else {
-          // The real library returns the tuple as is, selector objects included; they can only
-          // be shown by their Python repr.
-          selection = choices.map((c) => (isSelector(c) ? c.pyRepr() : c));
+          this.merged.set(id, { members, value: merged });
         }
+        if (merged instanceof LookupFailure) return merged;
+        selection = Array.isArray(merged) ? merged.slice() : merged; // a tuple: the caller's own copy
       } else {
         selection = this.rows[members[0]].choice;
       }
@@ -425,6 +466,19 @@ export class MatchSelector extends Selector {
     }
     return NO_MATCH;
   }
+}
+
+/** A cheap key for a group of row numbers (sorted, distinct): size, ends and sum. */
+function groupId(rows: readonly number[]): string {
+  let sum = 0;
+  for (let i = 0; i < rows.length; i++) sum += rows[i];
+  return `${rows.length}:${rows[0]}:${rows[rows.length - 1]}:${sum}`;
+}
+
+function sameRows(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** MatchSelector.condition_key: raw key → tuple of conditioned strings. */
