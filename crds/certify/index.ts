@@ -12,6 +12,7 @@
 // referenceExists(name) → boolean (optional check that an rmap's references exist).
 
 import * as path from 'node:path';
+import { FitsFile } from '../io/fits';
 import { MappingStore } from '../mappings';
 import { fileFormat } from './headers';
 import { annotateFitsKeywords } from './jwst';
@@ -72,7 +73,7 @@ function collector(observatory: string): { log: Log; findings: Finding[] } {
 export function certifyFile(file: string, options: CertifyOptions): CertifyResult {
   const start = process.hrtime.bigint();
   const format = fileFormat(file);
-  const observatory = options.observatory ?? observatoryOfName(file) ?? observatoryOfContext(options.context) ?? 'hst';
+  const observatory = options.observatory ?? observatoryOfName(file) ?? observatoryOfTelescope(file, format) ?? observatoryOfContext(options.context) ?? 'hst';
   const { log, findings } = collector(observatory);
   const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
   try {
@@ -94,6 +95,27 @@ export function certifyFile(file: string, options: CertifyOptions): CertifyResul
     warnings: findings.filter((f) => f.level === 'WARNING').length,
     seconds: Number(process.hrtime.bigint() - start) / 1e9,
   };
+}
+
+/** The observatory of a file: by name, else (FITS) by its TELESCOP keyword. */
+export function fileObservatory(file: string): string | undefined {
+  return observatoryOfName(file) ?? observatoryOfTelescope(file, fileFormat(file));
+}
+
+/** factory.get_observatory for FITS files with uninformative names: the TELESCOP keyword. */
+function observatoryOfTelescope(file: string, format: string): string | undefined {
+  if (format !== 'fits') return undefined;
+  try {
+    const f = FitsFile.open(file, { maxHdus: 1 });
+    try {
+      const t = f.hdus[0].get('TELESCOP');
+      return typeof t === 'string' && OBSERVATORIES.includes(t.trim().toLowerCase()) ? t.trim().toLowerCase() : undefined;
+    } finally {
+      f.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function observatoryOfContext(context?: string): string | undefined {

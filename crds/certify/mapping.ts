@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mappingChecksum } from '../checksum';
 import { findDuplicateKeys } from '../duplicates';
 import { diffAction, mappingDifferences, type Difference } from '../diff';
 import { mappingFromText, PipelineContext, InstrumentContext, ReferenceMapping, type Mapping, type MappingStore } from '../mappings';
@@ -146,6 +147,30 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
   } catch (e) {
     log.error(`Validation error : ${errText(e)}`);
     return;
+  }
+  // locate.get_file_properties: a mapping's name must decompose (obs[_instr[_kind]][_serial]).
+  const parts = name.replace(/\.[a-z]+$/, '').split('_');
+  const ext = path.extname(name);
+  const counts: Record<string, number[]> = { '.pmap': [1, 2], '.imap': [2, 3], '.rmap': [3, 4] };
+  if (!(counts[ext] ?? [3, 4]).includes(parts.length) || parts[0] !== opts.observatory) {
+    // properties_inside_mapping: the header must name them
+    // (an .imap has no filekind, so an unusual .imap name always fails)
+    let inside = ext === '.pmap';
+    if (ext === '.rmap') {
+      try {
+        const h = new Map(parseMapping(text, name).header.entries.map((e) => [e.key.t === 'str' ? e.key.v : '', e.value]));
+        const sum = h.get('sha1sum');
+        // the hst and jwst locators fetch it with the checksum verified; roman's does not
+        const verified = opts.observatory === 'roman' || (sum?.t === 'str' && sum.v === mappingChecksum(text));
+        inside = h.has('instrument') && h.has('filekind') && verified;
+      } catch {
+        inside = false;
+      }
+    }
+    if (!inside) {
+      log.error(`Validation error : Failed to determine ${pyRepr(opts.observatory)} instrument or reftype for ${pyRepr(file)}`);
+      return;
+    }
   }
   let ast;
   try {

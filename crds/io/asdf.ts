@@ -98,6 +98,12 @@ function parseYamlText(text: string, name: string): TreeValue {
     if (isScalar(node)) {
       const v = node.value;
       if (v === null || v === undefined) return null;
+      // !time/time-x scalars: the asdf library gives an astropy Time, which certify prints as
+      // 'YYYY-MM-DDTHH:MM:SS' (microseconds only when not zero)
+      if (typeof v === 'string' && node.tag && /\/time-\d/.test(node.tag)) {
+        const t = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?/.exec(v.trim());
+        if (t) return `${t[1]}T${t[2]}${t[3] && Number(t[3]) !== 0 ? `.${t[3].padEnd(6, '0').slice(0, 6)}` : ''}`;
+      }
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v;
       if (v instanceof Date) return v;
       return String(v);

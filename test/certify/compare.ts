@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { certifyFile, observatoryOfName, type CertifyResult } from '../../crds/certify';
+import { certifyFile, fileObservatory, type CertifyResult } from '../../crds/certify';
 import { MappingStore } from '../../crds/mappings';
 import { CRDS_PYTHON, REPO_ROOT, SHARED_DATA, TESTDATA } from '../support/paths';
 
@@ -62,9 +62,14 @@ export async function runOracle(files: string[], parallel = 2): Promise<OracleRe
   return (await Promise.all(runs)).flat();
 }
 
-/** Observatory the real command works in for a file: by name, else by its folder. */
+/**
+ * Observatory of a file for the test: by name, or TELESCOP for FITS (as the real tool),
+ * else by the test-data folder.
+ */
 export function observatoryOf(file: string): string {
-  return observatoryOfName(file) ?? (file.includes(`${path.sep}jwst${path.sep}`) ? 'jwst' : file.includes(`${path.sep}roman${path.sep}`) ? 'roman' : 'hst');
+  const own = fileObservatory(file);
+  if (own) return own;
+  return file.includes(`${path.sep}jwst${path.sep}`) ? 'jwst' : file.includes(`${path.sep}roman${path.sep}`) ? 'roman' : 'hst';
 }
 
 let store: MappingStore | undefined;
