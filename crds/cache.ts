@@ -18,14 +18,27 @@ function remember<V>(map: Map<string, V>, key: string, value: V): V {
   return value;
 }
 
+function rememberNumber(map: Map<number, string>, key: number, value: string): string {
+  if (map.size >= LIMIT) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 export class EngineCache {
   private readonly conditioned = new Map<string, string>();
+  private readonly numbers = new Map<number, string>();
   private readonly matchers = new Map<string, Matcher>();
   private readonly dates = new Map<string, string>();
   private readonly dateResults = new Map<string, string | DateFailure>();
 
   conditionValue(s: string): string {
     return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
+  }
+
+  /** conditionValue of a JSON number header value (0 and -0 are left out: one Map key, two answers). */
+  conditionNumber(n: number): string {
+    if (n === 0) return conditionValue(n);
+    return this.numbers.get(n) ?? rememberNumber(this.numbers, n, conditionValue(n));
   }
 
   /** Matchers are immutable, so one per distinct conditioned key element is shared. */

@@ -168,7 +168,7 @@ abstract class ContextMapping extends BaseMapping {
   readonly selections: ReadonlyMap<string, string>;
   /** the keys as written (HST imaps lower-case, JWST upper-case) */
   readonly rawSelections: ReadonlyMap<string, string>;
-  private readonly loaded = new Map<string, Mapping>();
+  protected readonly loaded = new Map<string, Mapping>();
 
   constructor(filename: string, ast: MappingAst, store: MappingStore | undefined, required: readonly string[]) {
     super(filename, ast, store, required);
@@ -284,16 +284,17 @@ export class PipelineContext extends ContextMapping {
       conditioned = {};
       for (const key of Object.keys(header)) {
         const v = header[key];
-        conditioned[key.toUpperCase()] = typeof v === 'string' ? cache.conditionValue(v) : conditionValue(v);
+        conditioned[key.toUpperCase()] =
+          typeof v === 'string' ? cache.conditionValue(v) : typeof v === 'number' ? cache.conditionNumber(v) : conditionValue(v);
       }
     } else {
       conditioned = conditionHeader(header);
     }
     const imap = this.getImap(this.getInstrument(conditioned));
-    const minimized = imap.minimize(this.observatory, conditioned, this.instrumentKey);
+    const [minimized, ns] = imap.minimize(this.observatory, conditioned, this.instrumentKey);
     // The real library determines the instrument again from the minimized header, so an
     // instrument given only under an alias keyword (e.g. META.INSTRUMENT.NAME for HST) fails.
-    return this.getImap(this.getInstrument(minimized)).getBestReferences(minimized, reftypes);
+    return this.getImap(this.getInstrument(minimized)).bestRefs(minimized, ns, reftypes);
   }
 }
 
@@ -302,7 +303,15 @@ export class InstrumentContext extends ContextMapping {
   private requiredParkeys?: string[];
   private kinds?: string[];
   /** minimization keys (required parkeys + the pmap's instrument key), lower- and upper-cased */
-  private minimizeKeys?: { instrumentKey: string; keys: string[]; lower: string[]; upper: string[] };
+  private minimizeKeys?: {
+    instrumentKey: string;
+    keys: string[];
+    /** lower-cased keys, undefined where no upper-case key can equal it (see minimize) */
+    lower: (string | undefined)[];
+    upper: string[];
+    /** [index in keys, META_X_Y alias] for the dotted keys */
+    aliases: [number, string][];
+  };
 
   constructor(filename: string, ast: MappingAst, store?: MappingStore) {
     super(filename, ast, store, ['mapping', 'parkey', 'name', 'derived_from', 'observatory', 'instrument']);
@@ -321,23 +330,46 @@ export class InstrumentContext extends ContextMapping {
     return (this.kinds ??= [...this.selections.keys()]);
   }
 
-  /** minimizeHeader(observatory, header, [...getRequiredParkeys(), instrumentKey]) with the key casings precomputed. */
-  minimize(observatory: string, header: Readonly<Record<string, string>>, instrumentKey: string): Record<string, string> {
+  /**
+   * minimizeHeader(observatory, header, [...getRequiredParkeys(), instrumentKey]) with the
+   * key casings precomputed, and the expression namespace of the result (what
+   * conditionHeaderKeys would make of it: the header itself without dotted keys).
+   * `header` is conditioned: its keys are upper-cased, so the lower-case spelling of an
+   * ASCII key that changes when upper-cased is never among them and is not looked up.
+   */
+  minimize(
+    observatory: string,
+    header: Readonly<Record<string, string>>,
+    instrumentKey: string,
+  ): [Record<string, string>, Record<string, PyObj>] {
     let mk = this.minimizeKeys;
     if (!mk || mk.instrumentKey !== instrumentKey) {
       const keys = [...this.getRequiredParkeys(), instrumentKey];
+      const aliases: [number, string][] = [];
+      keys.forEach((k, i) => k.includes('.') && aliases.push([i, k.replace(/\./g, '_')]));
       mk = this.minimizeKeys = {
         instrumentKey,
         keys,
-        lower: keys.map((k) => k.toLowerCase()),
+        lower: keys.map((k) => {
+          const l = k.toLowerCase();
+          return /^[\x00-\x7f]*$/.test(l) && l !== l.toUpperCase() ? undefined : l;
+        }),
         upper: keys.map((k) => k.toUpperCase()),
+        aliases,
       };
     }
     const h = observatory === 'jwst' ? fitsToParkeys(header) : header;
+    const { keys, lower, upper, aliases } = mk;
     const out: Record<string, string> = {};
-    const { keys, lower, upper } = mk;
-    for (let i = 0; i < keys.length; i++) out[keys[i]] = h[lower[i]] ?? h[upper[i]] ?? 'UNDEFINED';
-    return out;
+    for (let i = 0; i < keys.length; i++) {
+      const l = lower[i];
+      out[keys[i]] = (l === undefined ? undefined : h[l]) ?? h[upper[i]] ?? 'UNDEFINED';
+    }
+    if (aliases.length === 0) return [out, out];
+    const ns: Record<string, PyObj> = {};
+    for (let i = 0; i < keys.length; i++) ns[keys[i]] = out[keys[i]];
+    for (let a = 0; a < aliases.length; a++) ns[aliases[a][1]] = out[keys[aliases[a][0]]];
+    return [out, ns];
   }
 
   /** The rmap for a type; throws CrdsUnknownReftypeError, or internal N/A / omit signals. */
@@ -365,10 +397,14 @@ export class InstrumentContext extends ContextMapping {
 
   /** InstrumentContext.get_best_references over an already conditioned, minimized header. */
   getBestReferences(header: Header, reftypes?: readonly string[]): BestRefs {
+    return this.bestRefs(header, conditionHeaderKeys(header) as Record<string, PyObj>, reftypes);
+  }
+
+  /** getBestReferences with the expression namespace of `header` (the same for every rmap) given. */
+  bestRefs(header: Header, ns: Readonly<Record<string, PyObj>>, reftypes?: readonly string[]): BestRefs {
     const all = !(reftypes && reftypes.length);
     const include = all ? this.fileKindList() : reftypes;
     const refs: BestRefs = {};
-    const ns = conditionHeaderKeys(header) as Record<string, PyObj>; // same for every rmap
     for (let i = 0; i < include.length; i++) {
       const filekind = all ? include[i] : include[i].toLowerCase();
       // getRmap's outcomes without its signal objects and their messages
@@ -379,7 +415,7 @@ export class InstrumentContext extends ContextMapping {
       else if (OMIT_VALUES.has(v)) ref = null;
       else {
         try {
-          const m = this.child(filekind);
+          const m = this.loaded.get(filekind) ?? this.child(filekind);
           if (!(m instanceof ReferenceMapping)) throw new MappingFormatError(`${m.name} is not a reference mapping`);
           ref = m.getBestRef(header, ns);
         } catch (exc) {

@@ -345,20 +345,21 @@ export class MatchSelector extends Selector {
 
   override chooseOrFail(header: Header): Choice | LookupFailure {
     const checks = this.checks;
-    // _check_defined
-    for (let i = 0; i < checks.length; i++) {
-      const c = checks[i];
-      if (!(c.name in header) && !c.hasNa) {
-        return new LookupFailure(`Match required lookup parameter ${pyStrRepr(c.name)} is undefined.`, validationFailure, true);
-      }
-    }
-    // _validate_header
     const nparams = this.parameters.length;
+    // _check_defined, reading each value once
     const values: string[] = new Array(nparams);
     for (let i = 0; i < nparams; i++) {
-      const v = header[this.parameters[i]] ?? 'UNDEFINED';
-      values[i] = v;
       const c = checks[i];
+      const v = header[c.name];
+      if (v === undefined && !(c.name in header) && !c.hasNa) {
+        return new LookupFailure(`Match required lookup parameter ${pyStrRepr(c.name)} is undefined.`, validationFailure, true);
+      }
+      values[i] = v ?? 'UNDEFINED';
+    }
+    // _validate_header
+    for (let i = 0; i < nparams; i++) {
+      const c = checks[i];
+      const v = values[i];
       if (c.set.has(v)) continue; // the usual case, before anything else
       const failure = validateValue(c, v, this.ctx);
       if (failure) return failure;
@@ -651,9 +652,12 @@ export class UseAfterSelector extends Selector {
   }
 
   override chooseOrFail(header: Header): Choice | LookupFailure {
-    checkDefinedDateParams(this.kind, this.parameters, header);
-    // _raw_date, with its UNDEFINED failure as a value
     const params = this.parameters;
+    // _check_defined: every parameter first
+    for (let i = 0; i < params.length; i++) {
+      if (header[params[i]] === undefined) checkDefinedDateParams(this.kind, params, header);
+    }
+    // _raw_date, with its UNDEFINED failure as a value
     let raw = '';
     for (let i = 0; i < params.length; i++) {
       const v = header[params[i]].trim();
