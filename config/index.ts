@@ -30,6 +30,13 @@ export interface Config {
   port: number;
   /** The URL users reach the server at (mail links, client instructions). */
   siteUrl: string;
+  /** Submission mail (the original's CRDS_STATUS_*_ADDRESSES); no smtpUrl: mail is logged and skipped. */
+  mail: {
+    smtpUrl?: string;
+    from: string;
+    /** Everyone told about every submission, besides the submitter. */
+    to: string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -128,6 +135,28 @@ function folder(env: Env, name: string, fallback: string): string {
   return path.resolve(raw);
 }
 
+function smtpUrl(env: Env): string | undefined {
+  const raw = env.CRDS_SMTP_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error();
+  } catch {
+    throw new ConfigError(`CRDS_SMTP_URL=${JSON.stringify(redact(raw))} is not valid: expected smtp://[user:password@]host:port or smtps://...`);
+  }
+  return raw.trim();
+}
+
+/** A comma-separated list of plain addresses (user@host). */
+function mailAddresses(env: Env, name: string, fallback: string): string[] {
+  const raw = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of list) {
+    if (!/^[^\s@,<>]+@[^\s@,<>]+$/.test(a)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: ${JSON.stringify(a)} is not an address like user@host`);
+  }
+  return list;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const observatory = oneOf(env, 'CRDS_OBSERVATORY', OBSERVATORIES, 'hst');
@@ -152,6 +181,11 @@ export function loadConfig(env: Env = process.env): Config {
     fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(varDir(env), 'file_cache')),
     port: listenPort,
     siteUrl: absoluteUrl(env, 'CRDS_SITE_URL', `http://localhost:${listenPort}`),
+    mail: {
+      smtpUrl: smtpUrl(env),
+      from: mailAddresses(env, 'CRDS_MAIL_FROM', 'crds-servers@localhost')[0]!,
+      to: mailAddresses(env, 'CRDS_MAIL_TO', ''),
+    },
   };
   return deepFreeze(config);
 }
