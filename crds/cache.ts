@@ -27,12 +27,18 @@ function rememberNumber(map: Map<number, string>, key: number, value: string): s
 export class EngineCache {
   private readonly conditioned = new Map<string, string>();
   private readonly numbers = new Map<number, string>();
+  private readonly upper = new Map<string, string>();
   private readonly matchers = new Map<string, Matcher>();
   private readonly dates = new Map<string, string>();
   private readonly dateResults = new Map<string, string | DateFailure>();
 
   conditionValue(s: string): string {
     return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
+  }
+
+  /** key.toUpperCase(), memoized: header keys repeat across datasets and a Map hit is cheaper. */
+  upperKey(key: string): string {
+    return this.upper.get(key) ?? remember(this.upper, key, key.toUpperCase());
   }
 
   /** conditionValue of a JSON number header value (0 and -0 are left out: one Map key, two answers). */

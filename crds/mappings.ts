@@ -284,7 +284,7 @@ export class PipelineContext extends ContextMapping {
       conditioned = {};
       for (const key of Object.keys(header)) {
         const v = header[key];
-        conditioned[key.toUpperCase()] =
+        conditioned[cache.upperKey(key)] =
           typeof v === 'string' ? cache.conditionValue(v) : typeof v === 'number' ? cache.conditionNumber(v) : conditionValue(v);
       }
     } else {

@@ -514,7 +514,11 @@ export function pyStr(v: PyValue): string {
 }
 
 /** Python repr() of a string. */
+// Printable ASCII without quote or backslash: its repr is the text in single quotes.
+const PLAIN_REPR_RE = /^[\x20-\x26\x28-\x5b\x5d-\x7e]*$/;
+
 export function pyStrRepr(s: string): string {
+  if (PLAIN_REPR_RE.test(s)) return "'" + s + "'"; // the usual case, without the loop below
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of s) {

@@ -194,6 +194,8 @@ interface ParamCheck {
   hasNa: boolean;
   /** Python repr of `list`, made on the first failed validation */
   listRepr?: string;
+  /** the failures of invalid values already met (the same few values fail again and again) */
+  failures?: Map<string, LookupFailure>;
 }
 
 export class MatchSelector extends Selector {
@@ -514,9 +516,12 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
  */
 function validateValue(check: ParamCheck, value: string, ctx: SelectorContext): LookupFailure | undefined {
   const { name, list, set, permissive } = check;
+  // The passing tests first (their order does not matter: none of them throws), then the
+  // failures already met, then the rest in the real library's order.
+  if (permissive || list.length === 0) return undefined;
   if (set.has(value) || set.has(ctx.cache.conditionValue(value))) return undefined;
-  if (permissive) return undefined;
-  if (list.length === 0) return undefined;
+  const known = check.failures?.get(value);
+  if (known) return known;
   if (value.startsWith('NOT')) return validateValue(check, value.slice(3).trim(), ctx);
   if (esotericKey(value) || value === '*' || value === 'ANY' || value === 'N/A') return undefined;
   if (value.toLowerCase().startsWith('between')) {
@@ -540,8 +545,14 @@ function validateValue(check: ParamCheck, value: string, ctx: SelectorContext): 
     const replacement = subs[value];
     if (replacement.t === 'str') return validateValue(check, replacement.v, ctx);
   }
-  check.listRepr ??= listRepr(list);
-  return new LookupFailure(` parameter=${pyStrRepr(name)} value=${pyStrRepr(value)} is not in ${check.listRepr}`, validationFailure, true);
+  check.failures ??= new Map();
+  let failure = check.failures.get(value);
+  if (!failure) {
+    check.listRepr ??= listRepr(list);
+    failure = new LookupFailure(` parameter=${pyStrRepr(name)} value=${pyStrRepr(value)} is not in ${check.listRepr}`, validationFailure, true);
+    if (check.failures.size < 64) check.failures.set(value, failure);
+  }
+  return failure;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -554,6 +565,18 @@ interface DatedEntry {
 
 function parametersRepr(parameters: readonly string[]): string {
   return pyTupleRepr(parameters as string[]);
+}
+
+const undefinedDateFailures = new Map<string, LookupFailure>();
+
+/** InvalidDatetimeError "UseAfter parameter 'X' is UNDEFINED." as a value, one per parameter name. */
+function undefinedDateFailure(param: string): LookupFailure {
+  let f = undefinedDateFailures.get(param);
+  if (!f) {
+    f = new LookupFailure(`UseAfter parameter ${pyStrRepr(param)} is UNDEFINED.`, invalidDatetimeFailure, true);
+    if (undefinedDateFailures.size < 1000) undefinedDateFailures.set(param, f);
+  }
+  return f;
 }
 
 function invalidDateMessage(kind: string, parameters: readonly string[], value: string, reason: string): string {
@@ -661,9 +684,7 @@ export class UseAfterSelector extends Selector {
     let raw = '';
     for (let i = 0; i < params.length; i++) {
       const v = header[params[i]].trim();
-      if (v === 'UNDEFINED') {
-        return new LookupFailure(`UseAfter parameter ${pyStrRepr(params[i])} is UNDEFINED.`, invalidDatetimeFailure, true);
-      }
+      if (v === 'UNDEFINED') return undefinedDateFailure(params[i]);
       raw = i === 0 ? v : raw + ' ' + v;
     }
     raw = raw.trim();
