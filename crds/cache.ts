@@ -28,12 +28,37 @@ export class EngineCache {
   private readonly conditioned = new Map<string, string>();
   private readonly numbers = new Map<number, string>();
   private readonly upper = new Map<string, string>();
+  private readonly datePairs = new Map<string, Map<string, string | DateFailure>>();
+  private datePairCount = 0;
   private readonly matchers = new Map<string, Matcher>();
   private readonly dates = new Map<string, string>();
   private readonly dateResults = new Map<string, string | DateFailure>();
 
   conditionValue(s: string): string {
     return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
+  }
+
+  /**
+   * reformatDateOrFailure of the UseAfter raw date of two parameter values a, b (neither
+   * UNDEFINED): (a.trim() + ' ' + b.trim()).trim(), memoized by the two values themselves.
+   */
+  reformatDatePair(a: string, b: string): string | DateFailure {
+    let byB = this.datePairs.get(a);
+    if (!byB) {
+      if (this.datePairCount >= LIMIT) {
+        this.datePairs.clear();
+        this.datePairCount = 0;
+      }
+      byB = new Map();
+      this.datePairs.set(a, byB);
+    }
+    let r = byB.get(b);
+    if (r === undefined) {
+      r = this.reformatDateOrFailure((a.trim() + ' ' + b.trim()).trim());
+      byB.set(b, r);
+      this.datePairCount++;
+    }
+    return r;
   }
 
   /** key.toUpperCase(), memoized: header keys repeat across datasets and a Map hit is cheaper. */

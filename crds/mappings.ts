@@ -302,6 +302,8 @@ export class InstrumentContext extends ContextMapping {
   readonly kind = 'imap' as const;
   private requiredParkeys?: string[];
   private kinds?: string[];
+  /** every type in file order, with its rmap once loaded (see bestRefs) */
+  private plan?: { kind: string; value: string; rmap?: ReferenceMapping }[];
   /** minimization keys (required parkeys + the pmap's instrument key), lower- and upper-cased */
   private minimizeKeys?: {
     instrumentKey: string;
@@ -402,29 +404,49 @@ export class InstrumentContext extends ContextMapping {
 
   /** getBestReferences with the expression namespace of `header` (the same for every rmap) given. */
   bestRefs(header: Header, ns: Readonly<Record<string, PyObj>>, reftypes?: readonly string[]): BestRefs {
-    const all = !(reftypes && reftypes.length);
-    const include = all ? this.fileKindList() : reftypes;
     const refs: BestRefs = {};
-    for (let i = 0; i < include.length; i++) {
-      const filekind = all ? include[i] : include[i].toLowerCase();
-      // getRmap's outcomes without its signal objects and their messages
-      const v = this.selections.get(filekind);
-      let ref: BestRef | null;
-      if (v === undefined) ref = 'NOT FOUND Unknown reference type ' + pyStrRepr(filekind);
-      else if (NA_VALUES.has(v)) ref = 'NOT FOUND n/a';
-      else if (OMIT_VALUES.has(v)) ref = null;
-      else {
-        try {
-          const m = this.loaded.get(filekind) ?? this.child(filekind);
-          if (!(m instanceof ReferenceMapping)) throw new MappingFormatError(`${m.name} is not a reference mapping`);
-          ref = m.getBestRef(header, ns);
-        } catch (exc) {
-          ref = 'NOT FOUND ' + (exc as Error).message;
+    if (!(reftypes && reftypes.length)) {
+      // every type: the per-type decisions that do not depend on the header, made once
+      const plan = (this.plan ??= this.fileKindList().map((kind) => ({ kind, value: this.selections.get(kind)!, rmap: undefined })));
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i];
+        if (p.rmap) {
+          let ref: BestRef | null;
+          try {
+            ref = p.rmap.getBestRef(header, ns);
+          } catch (exc) {
+            ref = 'NOT FOUND ' + (exc as Error).message;
+          }
+          if (ref !== null) refs[p.kind] = ref;
+          continue;
         }
+        const ref = this.bestRef(p.kind, p.value, header, ns);
+        if (ref !== null) refs[p.kind] = ref;
+        const m = this.loaded.get(p.kind);
+        if (m instanceof ReferenceMapping) p.rmap = m; // loaded and usable: straight to it from now on
       }
+      return refs;
+    }
+    for (let i = 0; i < reftypes.length; i++) {
+      const filekind = reftypes[i].toLowerCase();
+      const ref = this.bestRef(filekind, this.selections.get(filekind), header, ns);
       if (ref !== null) refs[filekind] = ref;
     }
     return refs;
+  }
+
+  /** One type: getRmap's outcomes without its signal objects and their messages, then the rmap's answer. */
+  private bestRef(filekind: string, v: string | undefined, header: Header, ns: Readonly<Record<string, PyObj>>): BestRef | null {
+    if (v === undefined) return 'NOT FOUND Unknown reference type ' + pyStrRepr(filekind);
+    if (NA_VALUES.has(v)) return 'NOT FOUND n/a';
+    if (OMIT_VALUES.has(v)) return null;
+    try {
+      const m = this.loaded.get(filekind) ?? this.child(filekind);
+      if (!(m instanceof ReferenceMapping)) throw new MappingFormatError(`${m.name} is not a reference mapping`);
+      return m.getBestRef(header, ns);
+    } catch (exc) {
+      return 'NOT FOUND ' + (exc as Error).message;
+    }
   }
 }
 

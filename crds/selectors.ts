@@ -681,17 +681,18 @@ export class UseAfterSelector extends Selector {
       if (header[params[i]] === undefined) checkDefinedDateParams(this.kind, params, header);
     }
     // _raw_date, with its UNDEFINED failure as a value
-    let raw = '';
     for (let i = 0; i < params.length; i++) {
-      const v = header[params[i]].trim();
-      if (v === 'UNDEFINED') return undefinedDateFailure(params[i]);
-      raw = i === 0 ? v : raw + ' ' + v;
+      if (header[params[i]].trim() === 'UNDEFINED') return undefinedDateFailure(params[i]);
     }
-    raw = raw.trim();
-    // Dates (and their failures) are memoized: the datasets of one visit share them.
-    const date = this.ctx.cache.reformatDateOrFailure(raw);
+    // Dates (and their failures) are memoized: the datasets of one visit share them. The
+    // usual (date, time) pair is looked up by the header's own strings, the same objects
+    // for every rmap of a call (their hashes are cached), without building the joined text.
+    const date =
+      params.length === 2
+        ? this.ctx.cache.reformatDatePair(header[params[0]], header[params[1]])
+        : this.ctx.cache.reformatDateOrFailure(rawDate(params, header));
     if (typeof date !== 'string') {
-      return new LookupFailure(invalidDateMessage(this.kind, params, raw, date.message), validationFailure, true);
+      return new LookupFailure(invalidDateMessage(this.kind, params, rawDate(params, header), date.message), validationFailure, true);
     }
     const entry = this.find(date);
     if (!entry) return new LookupFailure(`No selection <= ${pyStrRepr(date)}`, useAfterFailure);
