@@ -1,6 +1,7 @@
 // The worker process: runs every workflow and activity on the site's task queue and
 // makes sure the maintenance schedules exist. Started by ops/run (and docker compose).
 import { Client, Connection } from '@temporalio/client';
+import * as path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { config } from '../config';
 import { openDatabase } from '../db';
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ db }),
+    // Certify's type specs: the same default as `ops/manage certify`.
+    activities: createActivities({ db, config: cfg, specsRoot: process.env.CRDS_SPECS_DIR ?? path.resolve(__dirname, '..', 'config', 'demo', 'specs') }),
   });
   const clientConnection = await Connection.connect({ address: cfg.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });

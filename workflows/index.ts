@@ -1,2 +1,3 @@
 // The worker's workflow bundle: every workflow type, exported by name.
 export { clearExpiredLocksWorkflow } from './maintenance';
+export { submissionWorkflow } from './submission';

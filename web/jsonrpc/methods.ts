@@ -30,12 +30,15 @@ import {
   type ContextResolver,
 } from './checks';
 import { fail, otherError } from './errors';
+import { jpollPullMethod, type JpollSource } from '../jpoll';
 
 export interface MethodDeps {
   config: Config;
   db: Database;
   view: CatalogView;
   rules: RulesCache;
+  /** The submission workflows behind jpoll (web/submissions.ts); none: monitoring unavailable. */
+  submissions?: JpollSource;
 }
 
 export interface Method {
@@ -496,6 +499,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     get_url: { params: ['context', 'filename'], run: ([c, f]) => checkedUrl(c, f) },
     get_mapping_url: { params: ['context', 'mapping'], run: ([c, f]) => checkedUrl(c, f) },
     get_reference_url: { params: ['context', 'reference'], run: ([c, f]) => checkedUrl(c, f) },
+
+    jpoll_pull_messages: jpollPullMethod(deps.submissions),
   };
 
   async function checkedUrl(context: unknown, filename: unknown): Promise<string> {

@@ -1,0 +1,88 @@
+// The durable records of a submission (table submission_records, migration 0003): a value
+// is decided once per (submission, slot) and found again by every later attempt, so an
+// activity re-run after a crash reuses the serial name or delivery id it drew instead of
+// drawing another (no skipped or repeated numbers).
+import { DataTypes, Op, type ModelStatic, type Model, type Transaction } from 'sequelize';
+import type { Database } from './index';
+import { nextCounter } from './catalog';
+
+interface SubmissionRecordRow extends Model {
+  submissionId: string;
+  slot: string;
+  value: string;
+  createdAt: Date;
+}
+
+function model(db: Database): ModelStatic<SubmissionRecordRow> {
+  const existing = db.sequelize.models.SubmissionRecord as ModelStatic<SubmissionRecordRow> | undefined;
+  return (
+    existing ??
+    db.sequelize.define<SubmissionRecordRow>(
+      'SubmissionRecord',
+      {
+        submissionId: { type: DataTypes.STRING(128), primaryKey: true },
+        slot: { type: DataTypes.STRING(191), primaryKey: true },
+        value: { type: DataTypes.STRING(255), allowNull: false },
+        createdAt: DataTypes.DATE,
+      },
+      { tableName: 'submission_records', updatedAt: false, underscored: true },
+    )
+  );
+}
+
+/**
+ * The value recorded for (submission, slot), or the one `decide` produces, recorded in the
+ * same transaction: a counter drawn inside `decide` is used exactly once.
+ */
+export async function recordOnce(
+  db: Database,
+  submissionId: string,
+  slot: string,
+  decide: (transaction: Transaction) => Promise<string>,
+): Promise<string> {
+  const Record = model(db);
+  return db.sequelize.transaction(async (transaction) => {
+    const found = await Record.findOne({ where: { submissionId, slot }, transaction, lock: transaction.LOCK.UPDATE });
+    if (found) return found.value;
+    const value = await decide(transaction);
+    await Record.create({ submissionId, slot, value, createdAt: new Date() }, { transaction });
+    return value;
+  });
+}
+
+export async function recorded(db: Database, submissionId: string, slot: string): Promise<string | undefined> {
+  return (await model(db).findOne({ where: { submissionId, slot } }))?.value;
+}
+
+/** Every record of a submission, slot → value (for tests and operators). */
+export async function submissionRecords(db: Database, submissionId: string): Promise<Record<string, string>> {
+  const rows = await model(db).findAll({ where: { submissionId }, order: [['slot', 'ASC']] });
+  return Object.fromEntries(rows.map((r) => [r.slot, r.value]));
+}
+
+/**
+ * A new CRDS serial name `<prefix>_NNNN<ext>` (§4.8) for a submission's slot, from the counter
+ * `<prefix>_<ext>`. A counter seen for the first time starts after the highest serial the
+ * catalog already holds; names already in the catalog are skipped, as get_new_name does.
+ */
+export async function assignSerialName(db: Database, submissionId: string, slot: string, prefix: string, ext: string): Promise<string> {
+  return recordOnce(db, submissionId, `name:${slot}`, async (transaction) => {
+    const counter = `${prefix}_${ext}`;
+    const { NameCounter, CatalogFile } = db.models;
+    if (!(await NameCounter.findByPk(counter, { transaction }))) {
+      const rows = await CatalogFile.findAll({ attributes: ['name'], where: { name: { [Op.like]: `${prefix}\\_%${ext}` } }, transaction });
+      const serial = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)${ext.replace('.', '\\.')}$`);
+      const highest = Math.max(0, ...rows.map((r) => Number(serial.exec(r.name)?.[1] ?? 0)));
+      await NameCounter.create({ name: counter, counter: highest + 1 }, { transaction });
+    }
+    for (;;) {
+      const name = `${prefix}_${String(await nextCounter(db, counter, transaction)).padStart(4, '0')}${ext}`;
+      if (!(await CatalogFile.findOne({ attributes: ['id'], where: { name }, transaction }))) return name;
+    }
+  });
+}
+
+/** The site's next delivery id, drawn once per submission. */
+export async function assignDeliveryId(db: Database, submissionId: string, observatory: string): Promise<number> {
+  return Number(await recordOnce(db, submissionId, 'delivery_id', async (t) => String(await nextCounter(db, `${observatory}_delivery_id`, t))));
+}

@@ -1,0 +1,151 @@
+// The submission workflow's inputs, updates and progress: plain data shared by the workflow
+// (deterministic code), its activities and the web. No imports, so every side may use it.
+
+/** pmap_mode of the submission forms (docs/submission-protocol.md §5.5). */
+export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_text';
+
+/** The workflow's input, made by web/submissions.ts from the web's SubmissionRequest. */
+export interface SubmissionInput {
+  /** Chosen by the caller (the session's jpoll key or a uuid4): the results_id and the workflow ID's tail. */
+  submissionId: string;
+  observatory: string;
+  username: string;
+  /** The instrument the submitter logged in for and holds the lock of. */
+  instrument: string;
+  /** db/locks.ts lockId() of that lock when the submission started: confirm needs the same lock (§5.5 should_still_be_locked). */
+  lockId: string;
+  /** The ingest folder's files to submit (names), as listed when the form was posted; none: all of them. */
+  files?: string[];
+  pmapMode: PmapMode;
+  /** The derivation context for pmap_text; ignored for edit/latest (resolved by the server). */
+  pmapName?: string;
+  changeLevel: 'SEVERE' | 'MODERATE' | 'TRIVIAL';
+  creator: string;
+  description: string;
+  autoRename: boolean;
+  compareOldReference: boolean;
+  /** The absolute URL of the result page (`<site>/display_result/<submissionId>`), sent in jpoll `done` and mail. */
+  resultUrl: string;
+  /** How long a READY submission waits for confirm/cancel/force before it cancels itself (ms). Default 24 h. */
+  confirmTimeoutMs?: number;
+  /** How often the delivery catalog is looked at while awaiting the archive (ms). Default 30 s. */
+  archivePollMs?: number;
+}
+
+export type SubmissionStatus =
+  | 'ingesting'
+  | 'certifying'
+  | 'generating'
+  | 'ready'
+  | 'delivering'
+  | 'delivered'
+  | 'archiving'
+  | 'archived'
+  | 'cancelled'
+  | 'failed';
+
+/** File states of the catalog (crds-protocol.md §4.2) a delivery moves through. */
+export type DeliveryState = 'delivered' | 'submitted' | 'archiving' | 'archiving-failed' | 'archived';
+
+export type StepName = 'ingest' | 'certify' | 'generate' | 'confirm' | 'deliver' | 'archive' | 'mail';
+
+export interface StepProgress {
+  name: StepName;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  startedAt?: string;
+  endedAt?: string;
+  detail?: string;
+}
+
+export interface CertifyFinding {
+  level: 'ERROR' | 'WARNING' | 'INFO';
+  message: string;
+}
+
+export interface SubmittedFile {
+  /** The name it was uploaded under. */
+  uploadedAs: string;
+  size: number;
+  sha1sum: string;
+  instrument?: string;
+  filekind?: string;
+  /** Its CRDS name once the rules are generated. */
+  name?: string;
+  certify?: { errors: number; warnings: number; findings: CertifyFinding[] };
+}
+
+export interface GeneratedMapping {
+  name: string;
+  derivedFrom: string;
+}
+
+/** A line of the submission's log, in the order it happened; jpoll serves these (web/jpoll.ts). */
+export interface ProgressMessage {
+  id: number;
+  time: string;
+  type: 'log_message' | 'warning' | 'error' | 'done';
+  /** Plain text, or for `done` the client's {status, result}. */
+  data: string | { status: number; result: string };
+}
+
+export type Disposition = '' | 'confirmed' | 'forced' | 'cancelled' | 'timed out';
+
+export interface SubmissionProgress {
+  submissionId: string;
+  workflowId: string;
+  observatory: string;
+  username: string;
+  instrument: string;
+  description: string;
+  resultUrl: string;
+  status: SubmissionStatus;
+  steps: StepProgress[];
+  files: SubmittedFile[];
+  /** The derivation context and the context the submission made. */
+  context: { mode: PmapMode; derivedFrom?: string; newContext?: string };
+  generated: GeneratedMapping[];
+  /** Old → new names of the context chain and the rmaps, for result pages. */
+  actions: string[];
+  disposition: Disposition;
+  decidedBy?: string;
+  /** When a READY submission cancels itself (ISO). */
+  confirmDeadline?: string;
+  delivery?: { id: number; catalog: string; state: DeliveryState };
+  /** Why it failed or was cancelled. */
+  reason?: string;
+  messages: ProgressMessage[];
+}
+
+/** What a person asks of a READY submission (crds-protocol.md §5.5). */
+export interface SubmissionDecision {
+  action: 'confirm' | 'cancel' | 'force';
+  username: string;
+  /** The deciding user's current instrument lock, read by the web just before the update. */
+  lock?: { instrument: string; lockId: string; expiresAt: string };
+}
+
+export interface DecisionResult {
+  disposition: Disposition;
+  resultUrl: string;
+}
+
+/** The workflow's final answer. */
+export interface SubmissionOutcome {
+  status: SubmissionStatus;
+  disposition: Disposition;
+  reason?: string;
+  newContext?: string;
+  catalog?: string;
+}
+
+export const SUBMISSION_WORKFLOW_TYPE = 'submissionWorkflow';
+export const DECIDE_UPDATE = 'decide';
+export const PROGRESS_QUERY = 'progress';
+
+/** One workflow per submission: a double POST or a retry finds the same one. */
+export function submissionWorkflowId(observatory: string, submissionId: string): string {
+  return `submission-${observatory}-${submissionId}`;
+}
+
+/** The results_id / jpoll key rule of the real client (submission-protocol.md §6.1). */
+export const SUBMISSION_ID_RE = /^[a-zA-Z0-9:.-]{1,100}$/;

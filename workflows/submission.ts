@@ -1,0 +1,276 @@
+// One workflow per file submission (crds-protocol.md §5–6, issue #6): ingest → certify →
+// generate the rules → READY, then wait for the submitter's decision (the `decide` update,
+// validated, with a deadline) → deliver → await the archive → mail. Every step, file and
+// message is in the `progress` query, which pages and the jpoll channel read; no request
+// waits on the workflow. Deterministic: all I/O is in activities/submission.ts and mail.ts.
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { SubmissionActivities } from '../activities/submission';
+import type { MailActivities, MailEvent } from '../activities/mail';
+import {
+  DECIDE_UPDATE,
+  PROGRESS_QUERY,
+  submissionWorkflowId,
+  type DecisionResult,
+  type DeliveryState,
+  type ProgressMessage,
+  type StepName,
+  type SubmissionDecision,
+  type SubmissionOutcome,
+  type SubmissionProgress,
+  type SubmissionInput,
+} from './submission-types';
+
+export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
+export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
+
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as const;
+const files = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry });
+// certify is one synchronous check per file: heartbeats come before and after it.
+const certify = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', retry });
+const archive = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '2 minutes', retry });
+const mail = proxyActivities<MailActivities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 5 } });
+
+const DAY_MS = 24 * 3600_000;
+const SUBMISSION_ERROR = 'SubmissionError';
+
+/** Python's str(datetime) of a UTC time, as jpoll messages carry it. */
+function pyTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+}
+
+/** The submitter's message of a user error, or undefined for anything else. */
+function userErrorMessage(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type === SUBMISSION_ERROR ? cause.message : undefined;
+}
+
+/** Who may do what to a READY submission (crds-protocol.md §5.5). Throws the refusal. */
+export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: SubmissionDecision, now: number): void {
+  if (p.disposition !== '') throw new Error(`This submission was already ${p.disposition}.`);
+  if (p.status !== 'ready') throw new Error(`This submission is ${p.status}, not ready to confirm or cancel.`);
+  if (!['confirm', 'cancel', 'force'].includes(d.action)) throw new Error(`Unknown action '${String(d.action)}': confirm, cancel or force.`);
+  const lock = d.lock && d.lock.instrument.toLowerCase() === req.instrument.toLowerCase() && Date.parse(d.lock.expiresAt) > now ? d.lock : undefined;
+  if (d.action === 'confirm') {
+    if (d.username !== req.username) {
+      throw new Error(`Only '${req.username}', who submitted it, may confirm this submission; a user holding the ${req.instrument} lock may force or cancel it.`);
+    }
+    if (!lock || lock.lockId !== req.lockId) {
+      throw new Error(`BROKEN LOCK: the ${req.instrument} lock this submission was made under is no longer held. Use 'force' to confirm anyway.`);
+    }
+  } else if (!lock) {
+    throw new Error(`You must hold the lock on instrument '${req.instrument}' to ${d.action} this submission.`);
+  }
+}
+
+export async function submissionWorkflow(req: SubmissionInput): Promise<SubmissionOutcome> {
+  const steps: StepName[] = ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
+  const p: SubmissionProgress = {
+    submissionId: req.submissionId,
+    workflowId: submissionWorkflowId(req.observatory, req.submissionId),
+    observatory: req.observatory,
+    username: req.username,
+    instrument: req.instrument,
+    description: req.description,
+    resultUrl: req.resultUrl,
+    status: 'ingesting',
+    steps: steps.map((name) => ({ name, status: 'pending' })),
+    files: [],
+    context: { mode: req.pmapMode },
+    generated: [],
+    actions: [],
+    disposition: '',
+    messages: [],
+  };
+  let decision: SubmissionDecision | undefined;
+  setHandler(progressQuery, () => p);
+  setHandler(
+    decideUpdate,
+    (d) => {
+      // Taken at once, so a second confirm in the same instant fails validation.
+      decision = d;
+      p.disposition = d.action === 'confirm' ? 'confirmed' : d.action === 'force' ? 'forced' : 'cancelled';
+      p.decidedBy = d.username;
+      say('log_message', `${p.disposition} by '${d.username}'`);
+      return { disposition: p.disposition, resultUrl: req.resultUrl };
+    },
+    { validator: (d) => checkDecision(req, p, d, Date.now()) },
+  );
+
+  function say(type: ProgressMessage['type'], data: ProgressMessage['data']): void {
+    p.messages.push({ id: p.messages.length + 1, time: pyTime(Date.now()), type, data });
+  }
+  const step = (name: StepName) => p.steps.find((s) => s.name === name)!;
+  function begin(name: StepName, detail?: string): void {
+    Object.assign(step(name), { status: 'running', startedAt: new Date().toISOString(), detail });
+  }
+  function end(name: StepName, status: 'done' | 'failed' | 'skipped' = 'done', detail?: string): void {
+    Object.assign(step(name), { status, endedAt: new Date().toISOString(), ...(detail ? { detail } : {}) });
+  }
+  async function notify(event: MailEvent): Promise<void> {
+    try {
+      await mail.sendSubmissionMail({ event, progress: p });
+    } catch (err) {
+      // Mail is a courtesy: a dead mail server never stops a delivery.
+      log.warn('submission mail failed', { event, error: String(err) });
+    }
+  }
+  /** Everything this submission cataloged and wrote, for cancel and failure. */
+  const created = () => [...p.files.flatMap((f) => (f.name ? [f.name] : [])), ...p.generated.map((g) => g.name)];
+  async function removeCreated(): Promise<void> {
+    await CancellationScope.nonCancellable(() =>
+      files.removeSubmissionFiles({ submissionId: req.submissionId, observatory: req.observatory, username: req.username, names: created() }),
+    );
+  }
+
+  let current: StepName = 'ingest';
+  try {
+    // 1. ingest
+    begin('ingest');
+    say('log_message', `Ingesting the files of '${req.username}'`);
+    p.files = await files.ingestSubmissionFiles({ submissionId: req.submissionId, observatory: req.observatory, username: req.username, names: req.files });
+    end('ingest', 'done', `${p.files.length} file(s)`);
+
+    // 2. certify every file, then judge them together
+    current = 'certify';
+    p.status = 'certifying';
+    begin('certify');
+    p.context.derivedFrom = await files.resolveDerivationContext({ pmapMode: req.pmapMode, pmapName: req.pmapName });
+    say('log_message', `Certifying ${p.files.length} file(s) against '${p.context.derivedFrom}'`);
+    for (const f of p.files) {
+      const r = await certify.certifySubmissionFile({
+        submissionId: req.submissionId,
+        observatory: req.observatory,
+        uploadedAs: f.uploadedAs,
+        context: p.context.derivedFrom,
+        compareOldReference: req.compareOldReference,
+      });
+      f.certify = { errors: r.errors, warnings: r.warnings, findings: r.findings };
+      f.instrument = r.instrument;
+      f.filekind = r.filekind;
+      for (const x of r.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${f.uploadedAs}: ${x.message}`);
+      say('log_message', `Certified '${f.uploadedAs}': ${r.errors} error(s), ${r.warnings} warning(s)`);
+    }
+    const bad = p.files.filter((f) => f.certify!.errors > 0);
+    if (bad.length) throw ApplicationFailure.nonRetryable(`Certify failed for ${bad.map((f) => `'${f.uploadedAs}'`).join(', ')}.`, SUBMISSION_ERROR);
+    const wrong = p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
+    if (wrong) {
+      throw ApplicationFailure.nonRetryable(
+        `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
+        SUBMISSION_ERROR,
+      );
+    }
+    end('certify');
+
+    // 3. new rules: rmaps, imaps, pmap
+    current = 'generate';
+    p.status = 'generating';
+    begin('generate');
+    const generated = await files.generateSubmissionRules({
+      submissionId: req.submissionId,
+      observatory: req.observatory,
+      username: req.username,
+      context: p.context.derivedFrom,
+      files: p.files,
+      autoRename: req.autoRename,
+      changeLevel: req.changeLevel,
+      creator: req.creator,
+      description: req.description,
+    });
+    p.files = generated.files;
+    p.generated = generated.generated;
+    p.actions = generated.actions;
+    p.context.newContext = generated.newContext;
+    for (const a of generated.actions) say('log_message', a);
+    end('generate', 'done', generated.newContext);
+
+    // 4. READY: wait for confirm / cancel / force, or the deadline
+    current = 'confirm';
+    p.status = 'ready';
+    const timeout = req.confirmTimeoutMs ?? DAY_MS;
+    p.confirmDeadline = new Date(Date.now() + timeout).toISOString();
+    begin('confirm', `until ${p.confirmDeadline}`);
+    say('done', { status: 0, result: req.resultUrl });
+    await notify('ready');
+    if (!(await condition(() => decision !== undefined, timeout))) {
+      p.disposition = 'timed out';
+      p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
+    }
+    if (p.disposition === 'cancelled' || p.disposition === 'timed out') {
+      await removeCreated();
+      end('confirm', 'done', p.disposition);
+      for (const s of ['deliver', 'archive'] as const) end(s, 'skipped');
+      p.status = 'cancelled';
+      say('log_message', p.reason ?? `Cancelled by '${decision!.username}'`);
+      await notify('cancelled');
+      return { status: p.status, disposition: p.disposition, reason: p.reason };
+    }
+    end('confirm', 'done', `${p.disposition} by ${p.decidedBy}`);
+    await notify(p.disposition === 'forced' ? 'forced' : 'confirmed');
+
+    // 5. deliver
+    current = 'deliver';
+    p.status = 'delivering';
+    begin('deliver');
+    const delivery = await files.deliverSubmission({
+      submissionId: req.submissionId,
+      observatory: req.observatory,
+      username: req.username,
+      description: req.description,
+      names: created(),
+      newContext: p.context.newContext,
+      uploadedAs: p.files.map((f) => f.uploadedAs),
+    });
+    p.delivery = { id: delivery.deliveryId, catalog: delivery.catalog, state: 'delivered' };
+    p.status = 'delivered';
+    end('deliver', 'done', delivery.catalog);
+    say('log_message', `Delivered ${created().length} file(s) in catalog '${delivery.catalog}'; edit context '${p.context.newContext}'`);
+    await notify('delivered');
+
+    // 6. await the archive: each change of the catalog's name is a new state
+    current = 'archive';
+    p.status = 'archiving';
+    begin('archive');
+    let state: DeliveryState = 'delivered';
+    while (state !== 'archived') {
+      state = await archive.awaitCatalogChange({ observatory: req.observatory, catalog: delivery.catalog, known: state, pollMs: req.archivePollMs ?? 30_000 });
+      p.delivery.state = state;
+      say('log_message', `Catalog '${delivery.catalog}': ${state}`);
+      if (state === 'archiving-failed') {
+        p.reason = `The archive failed to ingest catalog '${delivery.catalog}'.`;
+        await notify('archiving-failed');
+      }
+    }
+    p.status = 'archived';
+    p.reason = undefined;
+    end('archive');
+    await notify('archived');
+    return { status: p.status, disposition: p.disposition, newContext: p.context.newContext, catalog: delivery.catalog };
+  } catch (err) {
+    const message = userErrorMessage(err);
+    if (message === undefined || isCancellation(err)) {
+      if (isCancellation(err) && p.status !== 'delivering' && !p.delivery) await removeCreated();
+      throw err;
+    }
+    // A user error: say what is wrong, remove what was made, finish with the reason.
+    await removeCreated();
+    end(current, 'failed', message);
+    p.status = 'failed';
+    p.reason = message;
+    say('error', message);
+    say('done', { status: 1, result: message });
+    await notify('failed');
+    return { status: 'failed', disposition: p.disposition, reason: message };
+  }
+}
