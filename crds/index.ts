@@ -27,7 +27,13 @@
 //     string | string[] | null (omitted), .lookup(header) throws (CrdsError, or the
 //     IrrelevantReferenceType / OmitReferenceType signals), .requiredParkeys, .validValues()
 //   mappingFromText(text, name, store?, { ignoreChecksum?, eager?, warn? })
-//   conditionValue / conditionHeader (§3.2), reformatDate (§3.6), HeaderExpression (safe evaluator)
+//   conditionValue / conditionHeader (§3.2), reformatDate (§3.6), HeaderExpression (safe evaluator;
+//     .tryTest returns evaluation errors as values; evaluateWith(get, ns) passes ns to get)
+//   Selector.chooseOrFail(header) → Choice | LookupFailure (fatal: validation/date errors, which
+//     stop a Match; otherwise the next weight group is tried); .choose throws failure.error()
+//   Lookups raise no exceptions on the usual paths (failures are values, memoized in the
+//     store's EngineCache); bench/rules compares speed with the real library, bench/rules-profile
+//     drives lookups alone for --cpu-prof.
 //   naming: decomposeNewstyleName, getFileProperties(obs, name, { specs: TypeSpecs, store }),
 //     cdbsInstrument, nextMappingName(name, existing), mappingSeries, listMappingNames/Files
 export * from './ast';
