@@ -148,7 +148,15 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
     log.error(`Validation error : ${errText(e)}`);
     return;
   }
-  // locate.get_file_properties: a mapping's name must decompose (obs[_instr[_kind]][_serial]).
+  let ast;
+  try {
+    ast = parseMapping(text, name);
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
+  for (const d of findDuplicateKeys(ast)) log.error(d.message.replace(/ \(line \d+(, first at line \d+)?\)$/, ''));
+  // (after the duplicate check, as in the real tool) locate.get_file_properties: a mapping's name must decompose (obs[_instr[_kind]][_serial]).
   const parts = name.replace(/\.[a-z]+$/, '').split('_');
   const ext = path.extname(name);
   const counts: Record<string, number[]> = { '.pmap': [1, 2], '.imap': [2, 3], '.rmap': [3, 4] };
@@ -172,14 +180,6 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
       return;
     }
   }
-  let ast;
-  try {
-    ast = parseMapping(text, name);
-  } catch (e) {
-    log.error(`Validation error : ${errText(e)}`);
-    return;
-  }
-  for (const d of findDuplicateKeys(ast)) log.error(d.message.replace(/ \(line \d+(, first at line \d+)?\)$/, ''));
   let mapping: Mapping;
   const warnings: string[] = [];
   try {
