@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Op, type CreationAttributes } from 'sequelize';
 import { decomposeNewstyleName, isMappingName, MappingStore, reformatDate, type Mapping } from '../crds';
+import { cardValueStr, readFitsHeaders, type Hdu } from '../crds/io/fits';
 import {
   bumpGeneration,
   CatalogError,
@@ -72,30 +73,19 @@ async function sha1sum(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Keywords of a FITS primary header (strings unquoted, other values as written); {} if not FITS. */
+/** Keywords of a FITS primary header, values as the real library's str(); {} if not FITS. */
 export function fitsPrimaryKeywords(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const fd = fs.openSync(file, 'r');
+  let primary: Hdu | undefined;
   try {
-    const block = Buffer.alloc(2880);
-    for (let n = 0; n < 200; n++) {
-      if (fs.readSync(fd, block, 0, 2880, n * 2880) < 2880) return out;
-      const text = block.toString('latin1');
-      if (n === 0 && !text.startsWith('SIMPLE  =')) return out;
-      for (let i = 0; i < 2880; i += 80) {
-        const card = text.slice(i, i + 80);
-        const keyword = card.slice(0, 8).trim();
-        if (keyword === 'END') return out;
-        if (card.slice(8, 10) !== '= ' || keyword in out) continue;
-        const raw = card.slice(10);
-        const quoted = /^\s*'((?:[^']|'')*)'/.exec(raw);
-        out[keyword] = quoted ? quoted[1].replace(/''/g, "'").trimEnd() : raw.split('/')[0].trim();
-      }
-    }
-    return out;
-  } finally {
-    fs.closeSync(fd);
+    primary = readFitsHeaders(file, { maxHdus: 1 })[0];
+  } catch {
+    return {}; // not FITS (an ASDF or JSON reference, or a damaged file): no keywords to use
   }
+  const out: Record<string, string> = {};
+  for (const card of primary?.cards ?? []) {
+    if (card.value !== null && card.keyword && !(card.keyword in out)) out[card.keyword] = cardValueStr(card.value);
+  }
+  return out;
 }
 
 function useafterOf(keywords: Record<string, string>): Date {
