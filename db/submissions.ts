@@ -73,7 +73,8 @@ export async function assignSerialName(db: Database, submissionId: string, slot:
       const rows = await CatalogFile.findAll({ attributes: ['name'], where: { name: { [Op.like]: `${prefix}\\_%${ext}` } }, transaction });
       const serial = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)${ext.replace('.', '\\.')}$`);
       const highest = Math.max(0, ...rows.map((r) => Number(serial.exec(r.name)?.[1] ?? 0)));
-      await NameCounter.create({ name: counter, counter: highest + 1 }, { transaction });
+      // Counters hold the last number drawn (nextCounter returns it plus one).
+      await NameCounter.create({ name: counter, counter: highest }, { transaction });
     }
     for (;;) {
       const name = `${prefix}_${String(await nextCounter(db, counter, transaction)).padStart(4, '0')}${ext}`;

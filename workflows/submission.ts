@@ -38,6 +38,8 @@ const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as 
 const files = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry });
 // certify is one synchronous check per file: heartbeats come before and after it.
 const certify = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', retry });
+// Delivery heartbeats between its phases: a killed worker's delivery resumes within 30 s.
+const deliver = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', retry });
 const archive = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '2 minutes', retry });
 const mail = proxyActivities<MailActivities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 5 } });
 
@@ -223,7 +225,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     current = 'deliver';
     p.status = 'delivering';
     begin('deliver');
-    const delivery = await files.deliverSubmission({
+    const delivery = await deliver.deliverSubmission({
       submissionId: req.submissionId,
       observatory: req.observatory,
       username: req.username,
