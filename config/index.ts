@@ -30,6 +30,11 @@ export interface Config {
   port: number;
   /** The URL users reach the server at (mail links, client instructions). */
   siteUrl: string;
+  /** Signs session cookies (CRDS_SECRET_KEY). Unset: a local site keeps one in secretKeyFile; others refuse to start the web. */
+  secretKey?: string;
+  secretKeyFile: string;
+  /** Largest accepted upload of one file, in bytes (CRDS_MAX_UPLOAD_BYTES). */
+  maxUploadBytes: number;
   /** Submission mail (the original's CRDS_STATUS_*_ADDRESSES); no smtpUrl: mail is logged and skipped. */
   mail: {
     smtpUrl?: string;
@@ -157,6 +162,22 @@ function mailAddresses(env: Env, name: string, fallback: string): string[] {
   return list;
 }
 
+function secretKey(env: Env): string | undefined {
+  const raw = env.CRDS_SECRET_KEY;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32) throw new ConfigError('CRDS_SECRET_KEY is too short: it needs at least 32 characters (for example `openssl rand -hex 32`)');
+  return raw;
+}
+
+function byteCount(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected a number of bytes`);
+  }
+  return Number(raw);
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const observatory = oneOf(env, 'CRDS_OBSERVATORY', OBSERVATORIES, 'hst');
@@ -181,6 +202,9 @@ export function loadConfig(env: Env = process.env): Config {
     fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(varDir(env), 'file_cache')),
     port: listenPort,
     siteUrl: absoluteUrl(env, 'CRDS_SITE_URL', `http://localhost:${listenPort}`),
+    secretKey: secretKey(env),
+    secretKeyFile: path.join(varDir(env), 'secret_key'),
+    maxUploadBytes: byteCount(env, 'CRDS_MAX_UPLOAD_BYTES', 16 * 1024 ** 3),
     mail: {
       smtpUrl: smtpUrl(env),
       from: mailAddresses(env, 'CRDS_MAIL_FROM', 'crds-servers@localhost')[0]!,

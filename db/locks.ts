@@ -29,6 +29,23 @@ export interface LockRequest {
 
 /** Takes (or renews) a lock atomically; throws LockedError while another user holds it. */
 export async function acquireLock(db: Database, req: LockRequest): Promise<InstrumentLockRow> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await takeLock(db, req);
+    } catch (err) {
+      // Two takers of a free lock collide: on MySQL/MariaDB their gap locks deadlock, or one
+      // loses on the unique (type, name) index. Try again to meet the winner's row and name it.
+      const name = (err as Error).name;
+      const code = (err as { parent?: { code?: string } }).parent?.code;
+      const collided = name === 'SequelizeUniqueConstraintError' || code === 'ER_LOCK_DEADLOCK' || code === 'SQLITE_BUSY';
+      if (collided && attempt < 5) continue;
+      if (name === 'SequelizeUniqueConstraintError') throw new LockedError(req.type ?? 'instrument', req.name.toLowerCase(), 'another user');
+      throw err;
+    }
+  }
+}
+
+function takeLock(db: Database, req: LockRequest): Promise<InstrumentLockRow> {
   const type = req.type ?? 'instrument';
   const name = req.name.toLowerCase();
   const now = req.now ?? new Date();
@@ -43,19 +60,41 @@ export async function acquireLock(db: Database, req: LockRequest): Promise<Instr
       return held.update({ expiresAt }, { transaction });
     }
     if (held) await held.destroy({ transaction });
-    // A concurrent taker loses on the unique (type, name) index and sees a clear error.
-    try {
-      return await InstrumentLock.create({ type, name, username: req.username, createdOn: now, expiresAt }, { transaction });
-    } catch (err) {
-      if ((err as Error).name === 'SequelizeUniqueConstraintError') throw new LockedError(type, name, 'another user');
-      throw err;
-    }
+    // Whole seconds: what a DATETIME column keeps, so lockId() is the same before and after a read.
+    const createdOn = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    return InstrumentLock.create({ type, name, username: req.username, createdOn, expiresAt }, { transaction });
   });
 }
 
 /** Releases every lock the user holds (logout, confirm). Returns how many. */
 export async function releaseLocks(db: Database, username: string): Promise<number> {
   return db.models.InstrumentLock.destroy({ where: { username } });
+}
+
+/**
+ * Extends the lease of every unexpired lock the user holds, as the original's
+ * ResetLockExpirationMiddleware did on each interactive request. An expired lock is not
+ * revived: someone else may have a right to it by now.
+ */
+export async function renewLocks(db: Database, username: string, now: Date = new Date(), maxAgeMs = LOCK_MAX_AGE_MS): Promise<number> {
+  const [count] = await db.models.InstrumentLock.update(
+    { expiresAt: new Date(now.getTime() + maxAgeMs) },
+    { where: { username, expiresAt: { [Op.gt]: now } } },
+  );
+  return count;
+}
+
+/** The user's lock of this type (expired or not, the newest), or null. */
+export async function findLock(db: Database, username: string, type = 'instrument'): Promise<InstrumentLockRow | null> {
+  return db.models.InstrumentLock.findOne({ where: { username, type }, order: [['createdOn', 'DESC']] });
+}
+
+/**
+ * The original's lock_id, "<type> - <name> - <user> - <created ISO>": saved with a submission
+ * and compared at confirm, so a lock dropped and re-taken in between counts as broken.
+ */
+export function lockId(lock: Pick<InstrumentLockRow, 'type' | 'name' | 'username' | 'createdOn'>): string {
+  return `${lock.type} - ${lock.name} - ${lock.username} - ${lock.createdOn.toISOString()}`;
 }
 
 export interface ClearedLock {

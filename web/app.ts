@@ -1,5 +1,6 @@
 // Builds the Express app from its dependencies (no globals), so tests drive the same app
 // over a real port without a separate server process. server.ts only listens.
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
@@ -9,6 +10,12 @@ import { healthReport } from './health';
 import { CatalogView, RulesCache } from './catalog-view';
 import { jsonRpcHandler } from './jsonrpc';
 import { downloadsRouter } from './downloads';
+import { accountsRouter } from './accounts';
+import { requireCsrf, Sessions } from './sessions';
+import type { StartSubmission } from './submission-types';
+import { submitRouter } from './submit';
+import { UploadFolders } from './upload-files';
+import { uploadsRouter } from './uploads';
 
 export interface AppDeps {
   config: Config;
@@ -16,6 +23,10 @@ export interface AppDeps {
   temporal: TemporalLink;
   /** How often the catalog view re-checks the catalog generation (ms); default 1000. */
   catalogRefreshMs?: number;
+  /** Signs sessions (sessions.ts sessionSecret(), which server.ts requires); absent: a key for this process only. */
+  secretKey?: string;
+  /** Starts the submission workflow; absent, submitting answers 503. */
+  startSubmission?: StartSubmission;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -35,6 +46,26 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/json', jsonRpcHandler({ config: deps.config, db: deps.db, view, rules }));
   app.use(downloadsRouter({ config: deps.config, view }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
+
+  // Interactive pages: a csrftoken cookie on every response, the session (which renews the
+  // user's locks), then uploads (they check their multipart token while streaming), then
+  // the CSRF check of every other unsafe request.
+  const sessions = new Sessions(deps.db, deps.secretKey ?? randomBytes(32).toString('hex'), deps.config.siteUrl);
+  const folders = new UploadFolders(deps.config.serverFiles);
+  app.use(sessions.csrfCookie(), sessions.middleware(), (req, res, next) => {
+    res.locals.session = req.session;
+    res.locals.csrfToken = req.csrfToken;
+    next();
+  });
+  app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes }));
+  app.use(requireCsrf());
+  const instruments = async (): Promise<string[]> => {
+    const { defaults } = await view.current();
+    const context = defaults.edit || defaults.latest;
+    return context ? rules.context(context).instruments().sort() : [];
+  };
+  app.use(accountsRouter({ db: deps.db, sessions, instruments }));
+  app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission }));
 
   app.get('/', async (_req, res) => {
     res.render('home', { title: 'Home', health: await healthReport(deps) });

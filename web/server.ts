@@ -2,13 +2,15 @@
 import { config } from '../config';
 import { openDatabase } from '../db';
 import { createApp } from './app';
+import { sessionSecret } from './sessions';
 import { TemporalLink } from './temporal';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const secretKey = sessionSecret(cfg); // before anything else: a site without one must not start
   const db = await openDatabase(cfg.databaseUrl);
   const temporal = new TemporalLink(cfg.temporal.address, cfg.temporal.namespace);
-  const app = createApp({ config: cfg, db, temporal });
+  const app = createApp({ config: cfg, db, temporal, secretKey });
   const server = app.listen(cfg.port, () => {
     console.log(`web: ${cfg.observatory} ${cfg.usecase} site on ${cfg.siteUrl} (port ${cfg.port})`);
   });

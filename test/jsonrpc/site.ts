@@ -10,7 +10,7 @@ import { loadConfig, type Config, type Observatory } from '../../config';
 import { openDatabase, type Database } from '../../db';
 import { importCache, type ImportReport } from '../../db/catalog-import';
 import type { ContextState } from '../../db/catalog';
-import { createApp } from '../../web/app';
+import { createApp, type AppDeps } from '../../web/app';
 import { TemporalLink } from '../../web/temporal';
 import { CRDS_PYTHON, REPO_ROOT, SHARED_DATA } from '../support/paths';
 import { freePorts } from '../support/ports';
@@ -28,6 +28,10 @@ export interface SiteOptions {
   dialect?: 'mysql' | 'sqlite';
   /** The import's date (context history, delivery dates). */
   date?: Date;
+  /** More configuration (CRDS_MAX_UPLOAD_BYTES, ...). */
+  env?: Record<string, string>;
+  /** More of the app's dependencies (startSubmission, ...). */
+  app?: Pick<AppDeps, 'startSubmission' | 'secretKey'>;
 }
 
 export interface Envelope {
@@ -63,6 +67,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     CRDS_SERVER_FILES: path.join(work, 'server_files'),
     PORT: String(port),
     CRDS_SITE_URL: `http://127.0.0.1:${port}`,
+    ...options.env,
   });
   const db = await openDatabase(config.databaseUrl);
   let report: ImportReport | undefined;
@@ -70,7 +75,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     report = await importCache(db, { source: options.source, fileCache, observatory: options.observatory, contexts: options.contexts, date: options.date });
   }
   const temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const server: Server = createApp({ config, db, temporal, catalogRefreshMs: 0 }).listen(port, '127.0.0.1');
+  const server: Server = createApp({ config, db, temporal, catalogRefreshMs: 0, ...options.app }).listen(port, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${port}`;
   let counter = 0;

@@ -1,0 +1,134 @@
+// The submission page (`/batch_submit_references/`): its form, the upload widget of the
+// ingest folder, and the POST that hands a checked request to the submission workflow's
+// starter (web/submission-types.ts). Also the session's jpoll channel, which the real client
+// opens before uploading and which the POST binds to the submission.
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import type { Config } from '../config';
+import type { Database } from '../db';
+import { maySubmitFor } from '../db/accounts';
+import { findLock, lockId } from '../db/locks';
+import type { InstrumentLockRow } from '../db/models';
+import { requireLogin } from './accounts';
+import type { Sessions } from './sessions';
+import { listIngested, type UploadFolders } from './upload-files';
+import { UPLOAD_CHUNK_SIZE } from './uploads';
+import { SubmissionRefused, type ChangeLevel, type PmapMode, type StartSubmission, type SubmissionRequest } from './submission-types';
+
+export interface SubmitDeps {
+  config: Config;
+  db: Database;
+  sessions: Sessions;
+  folders: UploadFolders;
+  /** The workflow's starter; absent, the POST answers 503. */
+  startSubmission?: StartSubmission;
+}
+
+// The original's form checks (crds-protocol.md §5.4).
+const DESCRIPTION = /^[A-Za-z0-9._\s/,=\-+]{1,2000}$/;
+const CREATOR = /^[A-Za-z_0-9.@, -]{0,128}$/;
+const PMAP_NAME = /^[A-Za-z0-9_]{1,64}\.pmap$/;
+const PMAP_MODES: readonly PmapMode[] = ['pmap_edit', 'pmap_latest', 'pmap_operational', 'pmap_text'];
+const CHANGE_LEVELS: readonly ChangeLevel[] = ['SEVERE', 'MODERATE', 'TRIVIAL'];
+/** Django's checkbox reading: these are false, anything else true (the client posts "True"/"False"). */
+const FALSE_VALUES = new Set(['false', '0', '0.0', 'f', '']);
+
+const NO_LOCK = "You can't access this function without logging in for a particular instrument.";
+
+type Form = Record<string, string>;
+
+function formOf(body: unknown): Form {
+  const form: Form = {};
+  for (const [k, v] of Object.entries((body as Record<string, unknown>) ?? {})) if (typeof v === 'string') form[k] = v;
+  return form;
+}
+
+export function submitRouter(deps: SubmitDeps): express.Router {
+  const { db, folders } = deps;
+  const router = express.Router();
+  const login = requireLogin();
+
+  /** The user's live instrument lock and their right to submit for it, or why not. */
+  async function submitterLock(req: Request): Promise<{ lock?: InstrumentLockRow; problem?: string }> {
+    const lock = await findLock(db, req.session!.username);
+    if (!lock || lock.expiresAt <= new Date()) return { problem: NO_LOCK };
+    if (!(await maySubmitFor(db, req.user!, lock.name))) return { lock, problem: `User '${req.user!.username}' may not submit files for instrument '${lock.name}'.` };
+    return { lock };
+  }
+
+  async function page(req: Request, res: Response, form: Form, errorMessage?: string, status = 200): Promise<void> {
+    const username = req.session!.username;
+    const { lock, problem } = await submitterLock(req);
+    res.status(status).render('batch-submit', {
+      title: 'Batch submit references',
+      lock: lock && lock.expiresAt > new Date() ? lock : undefined,
+      files: await listIngested(folders.ingest(username)),
+      form,
+      chunkSize: UPLOAD_CHUNK_SIZE,
+      maxUploadBytes: deps.config.maxUploadBytes,
+      errorMessage: errorMessage ?? problem,
+    });
+  }
+
+  router.get('/batch_submit_references/', login, async (req, res) => {
+    await page(req, res, { pmap_mode: 'pmap_edit', change_level: 'SEVERE', auto_rename: 'True', compare_old_reference: 'True' });
+  });
+
+  router.post('/batch_submit_references/', login, async (req, res) => {
+    const form = formOf(req.body);
+    const refuse = (message: string, status = 200) => page(req, res, form, message, status);
+    if (!deps.startSubmission) return refuse('The submission workflow is not available on this server yet.', 503);
+    const { lock, problem } = await submitterLock(req);
+    if (!lock || problem) return refuse(problem ?? NO_LOCK);
+
+    const pmapMode = (form.pmap_mode || 'pmap_edit') as PmapMode;
+    if (!PMAP_MODES.includes(pmapMode)) return refuse(`Invalid pmap_mode '${pmapMode}': use one of ${PMAP_MODES.join(', ')}.`);
+    const pmapName = (pmapMode === 'pmap_text' ? form.pmap_text || form.pmap_name : form.pmap_name) ?? '';
+    if (pmapMode === 'pmap_text' && !PMAP_NAME.test(pmapName)) return refuse(`Invalid context '${pmapName}': name a .pmap such as ${deps.config.observatory}_0001.pmap.`);
+    if (pmapName && !PMAP_NAME.test(pmapName)) return refuse(`Invalid pmap_name '${pmapName}'.`);
+    const changeLevel = (form.change_level || 'SEVERE') as ChangeLevel;
+    if (!CHANGE_LEVELS.includes(changeLevel)) return refuse(`Invalid change_level '${changeLevel}': use one of ${CHANGE_LEVELS.join(', ')}.`);
+    const description = (form.description ?? '').trim();
+    if (!DESCRIPTION.test(description)) return refuse('Invalid description: 1 to 2000 characters of letters, digits, spaces and . _ / , = - +');
+    const creator = (form.creator ?? '').trim();
+    if (!CREATOR.test(creator)) return refuse('Invalid creator: up to 128 characters of letters, digits, spaces and _ . @ , -');
+
+    const ingestDir = folders.ingest(req.session!.username);
+    const files = await listIngested(ingestDir);
+    if (files.length === 0) return refuse('No input files were specified.');
+    const user = req.user!;
+    const request: SubmissionRequest = {
+      kind: 'batch_submit_references',
+      observatory: deps.config.observatory,
+      submitter: { username: user.username, email: user.email, isSuperuser: user.isSuperuser },
+      lock: { instrument: lock.name, lockId: lockId(lock), createdOn: lock.createdOn },
+      ingestDir,
+      files,
+      pmapMode,
+      pmapName,
+      changeLevel,
+      creator,
+      description,
+      autoRename: !FALSE_VALUES.has((form.auto_rename ?? '').toLowerCase()),
+      compareOldReference: !FALSE_VALUES.has((form.compare_old_reference ?? '').toLowerCase()),
+      jpollKey: req.session!.jpollKey,
+    };
+    try {
+      const started = await deps.startSubmission(request);
+      res.redirect(302, started.location);
+    } catch (err) {
+      if (err instanceof SubmissionRefused) return refuse(err.message);
+      throw err;
+    }
+  });
+
+  // The client opens a channel (no trailing slash; both are served) before uploading; the
+  // POST above finds it in the session, as the original's views did.
+  router.get('/jpoll/open_channel', requireLogin(true), (req, res) => {
+    const key = randomUUID();
+    deps.sessions.save(res, req.user!, { ...req.session!, jpollKey: key });
+    res.json(key);
+  });
+
+  return router;
+}
