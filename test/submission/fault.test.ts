@@ -1,0 +1,111 @@
+// A worker killed with SIGKILL in the middle of a delivery, then started again: the
+// submission finishes exactly once: one catalog, one set of links, the delivery id and
+// every serial name drawn once (no skipped or repeated numbers).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { QueryTypes, type Transaction } from 'sequelize';
+import { defaultContexts } from '../../db/catalog';
+import { submissionRecords } from '../../db/submissions';
+import { archiveStep } from '../../ops/commands/archive-sim';
+import { submissionWorkflowId } from '../../workflows/submission-types';
+import { startProcess, stopProcess, type Started } from '../support/processes';
+import { CONTEXT, lockFor, placeReference, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+
+jest.setTimeout(300_000);
+
+let site: SubmissionSite;
+let worker: Started | undefined;
+
+const startWorker = () => startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
+const ls = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
+
+beforeAll(async () => {
+  site = await startSubmissionSite('subfault');
+  worker = await startWorker();
+});
+
+afterAll(async () => {
+  await stopProcess(worker);
+  await site?.close();
+});
+
+it('delivers exactly once after the worker is killed with SIGKILL during delivery', async () => {
+  placeReference(site, 'alice');
+  const lock = await lockFor(site, 'alice', 'cos');
+  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'killed-in-delivery'));
+  const ready = await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed');
+  expect(ready.status).toBe('ready');
+  const names = [...ready.files.map((f) => f.name!), ...ready.generated.map((g) => g.name)].sort();
+  expect(ready.context.newContext).toBe('hst_0730.pmap'); // the next serial after hst_0729.pmap
+
+  // Hold the submission's catalog rows: the delivery blocks after its catalog and links,
+  // inside the transaction that marks the files delivered.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const isHolding = new Promise<void>((resolve) => (holding = resolve));
+  const blocker = site.db.sequelize.transaction(async (transaction: Transaction) => {
+    await site.db.sequelize.query('SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', {
+      replacements: { names },
+      type: QueryTypes.SELECT,
+      transaction,
+    });
+    holding();
+    await held;
+  });
+  await isHolding;
+  await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
+
+  const deliveries = path.join(site.config.serverFiles, 'deliveries');
+  const catalogs = path.join(site.config.serverFiles, 'catalogs');
+  const handle = site.client.workflow.getHandle(submissionWorkflowId('hst', resultsId));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const linked = names.every((n) => fs.existsSync(path.join(deliveries, n)));
+    const { raw } = await handle.describe();
+    const started = raw.pendingActivities?.some(
+      (a) => a.activityType?.name === 'deliverSubmission' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    );
+    if (linked && started && ls(catalogs).length === 1) break;
+    if (Date.now() > deadline) throw new Error(`delivery never reached its transaction:\n${worker?.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 500)); // into the blocked UPDATE
+  expect(ls(deliveries)).toEqual(names); // files linked, catalog not yet offered to the archive
+
+  await stopProcess(worker, 'SIGKILL');
+  release();
+  await blocker;
+  worker = await startWorker();
+
+  const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 150_000);
+  const catalog = delivered.delivery!.catalog;
+  expect(catalog).toBe('opus_1_i.cat');
+  expect(ls(catalogs)).toEqual([catalog]);
+  expect(ls(deliveries)).toEqual([catalog, ...names].sort());
+  expect(fs.readFileSync(path.join(catalogs, catalog), 'utf8')).toBe(names.join('\n') + '\n');
+  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'delivered', catalogLink: path.join(deliveries, catalog) } })).toBe(names.length);
+  expect(await site.db.models.AuditRecord.count({ where: { action: 'batch submit' } })).toBe(names.length + 1);
+  expect((await defaultContexts(site.db)).edit).toBe('hst_0730.pmap');
+
+  // Every number drawn once: each counter holds the last number drawn, the one recorded.
+  const records = await submissionRecords(site.db, resultsId);
+  expect(records.delivery_id).toBe('1');
+  const counter = async (name: string) => (await site.db.models.NameCounter.findByPk(name))?.counter;
+  expect(await counter('hst_delivery_id')).toBe(1);
+  for (const [slot, name] of Object.entries(records).filter(([s]) => s.startsWith('name:'))) {
+    const m = /^(.*)_(\d{4})(\.\w+)$/.exec(name)!;
+    expect({ slot, next: await counter(`${m[1]}_${m[3]}`) }).toEqual({ slot, next: Number(m[2]) });
+  }
+  expect(Object.values(records).filter((v) => v === 'hst_0730.pmap')).toHaveLength(1);
+  expect(Object.keys(records).filter((s) => s.startsWith('name:'))).toHaveLength(4);
+
+  // Then the archive, and the history replays.
+  for (let i = 0; i < 3; i++) archiveStep(deliveries);
+  await waitForProgress(site, resultsId, (x) => x.status === 'archived');
+  expect(ls(deliveries)).toEqual([]);
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, await handle.fetchHistory());
+  expect(CONTEXT).toBe('hst_0729.pmap');
+});

@@ -1,0 +1,157 @@
+// The web's side of the submission workflow, through the Temporal client: start (the
+// StartSubmission of web/submission-types.ts), read progress (the `progress` query), decide
+// (the `decide` update) and the jpoll pull. Every call answers within seconds: none waits
+// for the workflow's work, only for Temporal to accept or answer.
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Config } from '../config';
+import {
+  DECIDE_UPDATE,
+  PROGRESS_QUERY,
+  SUBMISSION_ID_RE,
+  SUBMISSION_WORKFLOW_TYPE,
+  submissionWorkflowId,
+  type DecisionResult,
+  type SubmissionDecision,
+  type SubmissionInput,
+  type SubmissionProgress,
+} from '../workflows/submission-types';
+import { jpollMessages, parseSince, type JpollMessage } from './jpoll';
+import { SubmissionRefused, type StartSubmission, type SubmissionRequest } from './submission-types';
+
+/** Registered on the dev server by ops/search-attributes: find submissions in Temporal UI. */
+export const CRDS_SUBMITTER = defineSearchAttributeKey('CrdsSubmitter', SearchAttributeType.KEYWORD);
+export const CRDS_INSTRUMENT = defineSearchAttributeKey('CrdsInstrument', SearchAttributeType.KEYWORD);
+export const CRDS_OBSERVATORY = defineSearchAttributeKey('CrdsObservatory', SearchAttributeType.KEYWORD);
+
+/** How long a query or update may take before the page answers without it. */
+const ANSWER_WITHIN_MS = 5_000;
+
+export interface SubmissionServiceDeps {
+  /** A connected client (TemporalLink.client of the web, or a test's own). */
+  client: () => Promise<Client>;
+  config: Config;
+  /** Overrides for tests and sites: how long READY waits (default 24 h) and the archive poll (30 s). */
+  confirmTimeoutMs?: number;
+  archivePollMs?: number;
+}
+
+/** A decision the workflow refused (already decided, broken lock, no lock): show it to the user. */
+export class DecisionRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecisionRefused';
+  }
+}
+
+export class ChannelNotFound extends Error {
+  constructor(key: string) {
+    super(`Channel key '${key}' not found.`);
+    this.name = 'ChannelNotFound';
+  }
+}
+
+export function createSubmissionService(deps: SubmissionServiceDeps) {
+  const { config } = deps;
+  const workflowId = (resultsId: string) => submissionWorkflowId(config.observatory, resultsId);
+  const withDeadline = async <T>(client: Client, fn: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + ANSWER_WITHIN_MS, fn);
+
+  const startSubmission: StartSubmission = async (request: SubmissionRequest) => {
+    // The session's jpoll channel names the submission, so the channel finds it and a
+    // repeated POST of the same session finds the same workflow.
+    const resultsId = request.jpollKey && SUBMISSION_ID_RE.test(request.jpollKey) ? request.jpollKey : randomUUID();
+    if (!request.files.length) throw new SubmissionRefused('No input files were specified.');
+    const input: SubmissionInput = {
+      submissionId: resultsId,
+      observatory: request.observatory,
+      username: request.submitter.username,
+      instrument: request.lock.instrument.toLowerCase(),
+      lockId: request.lock.lockId,
+      files: request.files.map((f) => f.name),
+      pmapMode: request.pmapMode,
+      pmapName: request.pmapName || undefined,
+      changeLevel: request.changeLevel,
+      creator: request.creator,
+      description: request.description,
+      autoRename: request.autoRename,
+      compareOldReference: request.compareOldReference,
+      resultUrl: `${config.siteUrl}/display_result/${resultsId}`,
+      confirmTimeoutMs: deps.confirmTimeoutMs,
+      archivePollMs: deps.archivePollMs,
+    };
+    const client = await deps.client();
+    try {
+      await client.workflow.start(SUBMISSION_WORKFLOW_TYPE, {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: workflowId(resultsId),
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: CRDS_SUBMITTER, value: input.username },
+          { key: CRDS_INSTRUMENT, value: input.instrument },
+          { key: CRDS_OBSERVATORY, value: input.observatory },
+        ],
+        memo: { description: input.description },
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return { resultsId, location: `/display_result/${resultsId}` };
+  };
+
+  /** The submission's progress, or undefined when there is no such submission. */
+  async function progress(resultsId: string): Promise<SubmissionProgress | undefined> {
+    if (!SUBMISSION_ID_RE.test(resultsId)) return undefined;
+    const client = await deps.client();
+    try {
+      return await withDeadline(client, () => client.workflow.getHandle(workflowId(resultsId)).query<SubmissionProgress>(PROGRESS_QUERY));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Confirm, cancel or force: the workflow validates who may (with the deciding user's
+   * current lock) and answers at once; delivery goes on in the workflow.
+   */
+  async function decide(resultsId: string, decision: SubmissionDecision): Promise<DecisionResult> {
+    if (!SUBMISSION_ID_RE.test(resultsId)) throw new DecisionRefused(`No submission '${resultsId}'.`);
+    const client = await deps.client();
+    try {
+      return await withDeadline(client, () => client.workflow.getHandle(workflowId(resultsId)).executeUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE, { args: [decision] }));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(`No submission '${resultsId}'.`);
+      if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefused(err.cause?.message ?? err.message);
+      // An update to a finished workflow is refused by the server with a plain error.
+      if (/workflow execution already completed/i.test(String((err as Error).message))) {
+        const p = await progress(resultsId);
+        throw new DecisionRefused(`This submission is ${p?.status ?? 'finished'}${p?.disposition ? ` (${p.disposition})` : ''}: nothing to ${decision.action}.`);
+      }
+      throw err;
+    }
+  }
+
+  /** JSON-RPC jpoll_pull_messages(key, since_id). */
+  async function pullMessages(key: unknown, since: unknown): Promise<JpollMessage[]> {
+    const k = typeof key === 'string' ? key : '';
+    const after = parseSince(since);
+    if (!SUBMISSION_ID_RE.test(k)) throw new ChannelNotFound(String(key));
+    if (after === undefined) throw new Error(`since_id must be a non-negative integer, not ${JSON.stringify(since)}`);
+    const p = await progress(k);
+    // Not started yet (the POST is still arriving): the client keeps polling on this error.
+    if (!p) throw new ChannelNotFound(k);
+    return jpollMessages(p, k, after);
+  }
+
+  return { startSubmission, progress, decide, pullMessages };
+}
+
+export type SubmissionService = ReturnType<typeof createSubmissionService>;
