@@ -41,8 +41,11 @@ export class AccountError extends Error {
   }
 }
 
-/** User names as the original allowed, plus dots and digits; `$` is reserved by locks. */
-const USERNAME = /^[A-Za-z0-9_.@+-]{1,150}$/;
+/**
+ * User names as the original allowed, plus dots and digits; `$` is reserved by locks, and a
+ * leading dot is refused because a user's name is also the name of their ingest folder.
+ */
+const USERNAME = /^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,149}$/;
 
 export interface NewUser {
   username: string;

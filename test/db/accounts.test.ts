@@ -45,7 +45,9 @@ describe.each([
   });
 
   it('refuses bad and duplicate user names with a clear message', async () => {
-    await expect(createUser(db, { username: '../etc' })).rejects.toThrow(AccountError);
+    for (const bad of ['../etc', '..', '.hidden', 'a/b', '', 'x'.repeat(151)]) {
+      await expect(createUser(db, { username: bad })).rejects.toThrow(AccountError);
+    }
     await expect(createUser(db, { username: 'a$b' })).rejects.toThrow('user name "a$b" is not valid');
     await createUser(db, { username: 'bob' });
     await expect(createUser(db, { username: 'bob' })).rejects.toThrow("user 'bob' already exists");

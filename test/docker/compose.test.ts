@@ -31,11 +31,12 @@ it('describes MySQL, Temporal with its UI, the web and the worker', () => {
 it('gives the web and the worker an environment the server accepts', () => {
   for (const app of ['web', 'worker']) {
     const env = Object.fromEntries(
-      Object.entries(compose.services[app]!.environment!).map(([k, v]) => [k, interpolate(String(v), { CRDS_DB_PASSWORD: 'pw' })]),
+      Object.entries(compose.services[app]!.environment!).map(([k, v]) => [k, interpolate(String(v), { CRDS_DB_PASSWORD: 'pw', CRDS_SECRET_KEY: 'k'.repeat(64) })]),
     );
     const cfg = loadConfig(env);
     expect(cfg.usecase).toBe('ops');
     expect(cfg.databaseUrl).toBe('mysql://crds:pw@mysql:3306/crds');
     expect(cfg.temporal.address).toBe('temporal:7233');
+    expect(cfg.secretKey).toBe('k'.repeat(64));
   }
 });
