@@ -12,10 +12,10 @@ import { Op } from 'sequelize';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { bumpGeneration, defaultContexts, NEVER_ACTIVATED, NO_USEAFTER, setDefaultContext } from '../db/catalog';
-import { contextSerial, FILE_NAME_RE, fitsPrimaryKeywords } from '../db/catalog-import';
+import { contextSerial, FILE_NAME_RE, fitsPrimaryKeywords, useafterOf } from '../db/catalog-import';
 import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
-import { CrdsError, MappingStore, getFileProperties, mappingSeries, reformatDate, TypeSpecs } from '../crds';
+import { CrdsError, MappingStore, getFileProperties, mappingSeries, TypeSpecs } from '../crds';
 import { certifyFile } from '../crds/certify';
 import { newContext, rmapInsertReferences, type ReferenceToInsert } from '../crds/refactor';
 import type { DeliveryState, GeneratedMapping, PmapMode, SubmittedFile } from '../workflows/submission-types';
@@ -544,16 +544,6 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
       }
     },
   };
-}
-
-function useafterOf(raw: string | undefined): Date {
-  if (!raw) return NO_USEAFTER;
-  try {
-    const d = new Date(reformatDate(raw).replace(' ', 'T') + 'Z');
-    return Number.isNaN(d.getTime()) ? NO_USEAFTER : d;
-  } catch {
-    return NO_USEAFTER;
-  }
 }
 
 export type SubmissionActivities = ReturnType<typeof createSubmissionActivities>;

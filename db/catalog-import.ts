@@ -88,8 +88,8 @@ export function fitsPrimaryKeywords(file: string): Record<string, string> {
   return out;
 }
 
-function useafterOf(keywords: Record<string, string>): Date {
-  const raw = keywords.USEAFTER;
+/** A reference's USEAFTER header value as a date; NO_USEAFTER when absent or unreadable. */
+export function useafterOf(raw: string | undefined): Date {
   if (!raw) return NO_USEAFTER;
   try {
     const d = new Date(reformatDate(raw).replace(' ', 'T') + 'Z');
@@ -255,7 +255,7 @@ export async function importCache(db: Database, options: ImportOptions): Promise
         ...common,
         instrument: instrument.toLowerCase(),
         filekind: filekind.toLowerCase(),
-        useafterDate: useafterOf(keywords),
+        useafterDate: useafterOf(keywords.USEAFTER),
         pedigree: (keywords.PEDIGREE ?? '').slice(0, 255),
         // The type as CRDS knows it; a header's free-text FILETYPE only when the rules do not say.
         referenceFileType: (filekind || keywords.REFTYPE || keywords.FILETYPE || '').toLowerCase().slice(0, 32),
