@@ -5,21 +5,21 @@
 // `crds certify` wording; exit status 1 when any file has errors (the real command exits with
 // the error count, which a shell truncates modulo 256), 2 on bad usage.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { certifyFiles, formatFinding } from '../../crds/certify';
+import { config } from '../../config';
 
 const USAGE =
   'usage: ops/manage certify FILE... [--context NAME] [--comparison-context NAME] [--mappings DIR]\n' +
   '                          [--specs DIR] [--observatory OBS] [--comparison-reference FILE] [--json]\n' +
   '  --mappings DIR   mappings folder (<DIR>/<obs>/*.pmap or flat); default $CRDS_MAPPINGS_DIR\n' +
-  '  --specs DIR      type specs folder (<DIR>/<obs>/{specs,tpns}); default $CRDS_SPECS_DIR or config/demo/specs\n' +
+  '  --specs DIR      type specs folder (<DIR>/<obs>/{specs,tpns}); default CRDS_SPECS_DIR (local site: config/demo/specs)\n' +
   '  --context / --comparison-context NAME   context the checks and comparisons are relative to\n';
 
 export default async function certify(args: string[]): Promise<number> {
   const files: string[] = [];
   let context: string | undefined;
   let mappingsDir = process.env.CRDS_MAPPINGS_DIR;
-  let specsRoot = process.env.CRDS_SPECS_DIR ?? path.resolve(__dirname, '..', '..', 'config', 'demo', 'specs');
+  let specsRoot: string | undefined;
   let observatory: string | undefined;
   let comparisonReference: string | undefined;
   let json = false;
@@ -46,6 +46,18 @@ export default async function certify(args: string[]): Promise<number> {
   }
   if (!files.length) {
     process.stderr.write(USAGE);
+    return 2;
+  }
+  if (!specsRoot) {
+    try {
+      specsRoot = config().specsDir;
+    } catch (e) {
+      process.stderr.write(`ops/manage certify: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+  }
+  if (!specsRoot) {
+    process.stderr.write('ops/manage certify: no type specs: pass --specs DIR or set CRDS_SPECS_DIR\n');
     return 2;
   }
   for (const f of files) {
