@@ -83,3 +83,4 @@ export {
 export { findDuplicateKeys, type DuplicateKey } from './duplicates';
 export { EngineCache } from './cache';
 export * from './naming';
+export * from './certify';
