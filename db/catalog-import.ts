@@ -22,6 +22,7 @@ import {
 } from './catalog';
 import type { Database } from './index';
 import type { CatalogFileRow } from './models';
+import { importContextHistory, readServerConfig } from './server-config';
 
 export interface ImportOptions {
   /** The CRDS cache folder to import from. */
@@ -35,6 +36,11 @@ export interface ImportOptions {
   description?: string;
   /** When the import happens (delivery dates, context history); default now. */
   date?: Date;
+  /**
+   * Import the source site's latest-context history and default contexts from its
+   * config/<obs>/server_config (default true; the history entries of catalogued contexts).
+   */
+  siteConfig?: boolean;
   log?: (line: string) => void;
 }
 
@@ -47,6 +53,8 @@ export interface ImportReport {
   skipped: { name: string; reason: string }[];
   rejected: string[];
   contexts: Partial<Record<ContextState, { context: string; changed: boolean }>>;
+  /** Latest-context history entries from the source's server_config (importContextHistory). */
+  history: { imported: number; known: number; uncatalogued: number };
 }
 
 type NewFile = CreationAttributes<CatalogFileRow>;
@@ -144,7 +152,7 @@ export async function importCache(db: Database, options: ImportOptions): Promise
   const log = options.log ?? (() => undefined);
   const username = options.username ?? 'crds-init';
   const now = options.date ?? new Date();
-  const report: ImportReport = { mappings: { added: 0, known: 0 }, references: { added: 0, known: 0 }, conflicts: [], skipped: [], rejected: [], contexts: {} };
+  const report: ImportReport = { mappings: { added: 0, known: 0 }, references: { added: 0, known: 0 }, conflicts: [], skipped: [], rejected: [], contexts: {}, history: { imported: 0, known: 0, uncatalogued: 0 } };
   const mappingsDir = path.join(options.fileCache, 'mappings', observatory);
   const referencesDir = path.join(options.fileCache, 'references', observatory);
   fs.mkdirSync(mappingsDir, { recursive: true });
@@ -306,10 +314,21 @@ export async function importCache(db: Database, options: ImportOptions): Promise
     }
   }
 
-  // 5. Default contexts: as asked, else keep what is set, else the newest context.
+  // 5. The source site's context history and default contexts (config/<obs>/server_config).
+  const site = options.siteConfig === false ? undefined : readServerConfig(path.join(options.source, 'config', observatory, 'server_config'));
+  if (site) {
+    report.history = await importContextHistory(db, site.history, { username, observatory });
+    log(`context history: ${report.history.imported} entries imported, ${report.history.known} known, ${report.history.uncatalogued} of uncatalogued contexts left out`);
+  }
+
+  // 6. Default contexts: as asked, else keep what is set, else the site's, else the newest context.
   const current = await defaultContexts(db);
   const wanted: Partial<Record<ContextState, string>> = { ...options.contexts };
-  for (const state of ['latest', 'edit'] as const) wanted[state] ??= current[state] || newest;
+  const catalogedContext = async (name: string | undefined) =>
+    name && (await db.models.CatalogFile.count({ where: { name, type: 'mapping' } })) ? name : undefined;
+  for (const state of ['latest', 'edit', 'versions'] as const) {
+    wanted[state] ??= current[state] || (await catalogedContext(site?.contexts[state])) || (state === 'versions' ? undefined : newest);
+  }
   for (const [state, context] of Object.entries(wanted) as [ContextState, string | undefined][]) {
     if (!context) continue;
     const changed = await setDefaultContext(db, {

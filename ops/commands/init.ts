@@ -1,7 +1,8 @@
-// ops/manage init [DIR] [--latest CTX] [--edit CTX] [--versions CTX] [--description TEXT] [--if-empty] [--json]
+// ops/manage init [DIR] [--latest CTX] [--edit CTX] [--versions CTX] [--description TEXT] [--if-empty] [--no-history] [--json]
 // The original server's ./init: loads the site's catalog from a CRDS cache folder DIR
 // (mappings/<obs>, references/<obs>, config/<obs>; default: the project's demo site in
-// config/demo/cache), copying the files into the server's file cache. Safe to run again:
+// config/demo/cache), copying the files into the server's file cache, and the site's
+// latest-context history and default contexts from DIR/config/<obs>/server_config. Safe to run again:
 // it reports what it added, what it found already catalogued, and what it left alone.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +12,11 @@ import { importCache, type ImportReport } from '../../db/catalog-import';
 import type { ContextState } from '../../db/catalog';
 
 const USAGE =
-  'usage: ops/manage init [DIR] [--latest CTX] [--edit CTX] [--versions CTX] [--description TEXT] [--if-empty] [--json]\n' +
+  'usage: ops/manage init [DIR] [--latest CTX] [--edit CTX] [--versions CTX] [--description TEXT] [--if-empty] [--no-history] [--json]\n' +
   '  DIR is a CRDS cache folder (mappings/<obs>, references/<obs>, config/<obs>); default config/demo/cache.\n' +
-  '  Latest and edit contexts default to the ones already set, else the newest numbered .pmap.\n' +
+  '  Contexts default to the ones already set, else those of DIR/config/<obs>/server_config, else\n' +
+  '  (latest, edit) the newest numbered .pmap. The server_config\'s context history is imported\n' +
+  '  for the contexts present unless --no-history.\n' +
   '  --if-empty imports nothing when the catalog already holds files (ops/run\'s demo step).\n';
 
 export const DEMO_CACHE = path.join(REPO_ROOT, 'config', 'demo', 'cache');
@@ -22,6 +25,7 @@ export default async function init(args: string[]): Promise<number> {
   let source = '';
   let json = false;
   let ifEmpty = false;
+  let siteConfig = true;
   let description: string | undefined;
   const contexts: Partial<Record<ContextState, string>> = {};
   for (let i = 0; i < args.length; i++) {
@@ -32,6 +36,7 @@ export default async function init(args: string[]): Promise<number> {
       return 0;
     } else if (arg === '--json') json = true;
     else if (arg === '--if-empty') ifEmpty = true;
+    else if (arg === '--no-history') siteConfig = false;
     else if (m) {
       const value = m[2] ?? args[++i];
       if (!value) {
@@ -63,6 +68,7 @@ export default async function init(args: string[]): Promise<number> {
       observatory: cfg.observatory,
       contexts,
       description,
+      siteConfig,
       log: json ? undefined : (line) => process.stdout.write(line + '\n'),
     });
     process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : summary(report, source));
@@ -78,6 +84,10 @@ function summary(r: ImportReport, source: string): string {
     `  mappings:   ${r.mappings.added} added, ${r.mappings.known} already catalogued`,
     `  references: ${r.references.added} added, ${r.references.known} already catalogued`,
   ];
+  const h = r.history;
+  if (h.imported || h.known || h.uncatalogued) {
+    lines.push(`  context history: ${h.imported} entries imported, ${h.known} already recorded${h.uncatalogued ? `, ${h.uncatalogued} of contexts not present left out` : ''}`);
+  }
   for (const [state, c] of Object.entries(r.contexts)) lines.push(`  ${state} context: ${c!.context}${c!.changed ? ' (set)' : ' (unchanged)'}`);
   if (r.rejected.length) lines.push(`  marked bad: ${r.rejected.join(', ')}`);
   for (const s of r.skipped) lines.push(`  skipped ${s.name}: ${s.reason}`);

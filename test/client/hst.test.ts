@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MappingStore } from '../../crds';
-import { setDefaultContext } from '../../db/catalog';
+import { importCache } from '../../db/catalog-import';
 import { CRDS_PYTHON, TESTDATA } from '../support/paths';
 import { crds, clientEnv, REAL_CACHE, run, startSite, type Site } from '../jsonrpc/site';
 
@@ -22,13 +22,40 @@ let site: Site;
 let cache: string;
 
 beforeAll(async () => {
-  // History as the real site had it: 0727, then 0728, then 0729 latest.
-  site = await startSite({ observatory: 'hst', source: REAL_CACHE, contexts: { latest: 'hst_0727.pmap', edit: CONTEXT }, date: day('2019-08-01T10:00:00') });
-  const mappingsDir = path.join(site.fileCache, 'mappings', 'hst');
-  for (const [context, date] of [['hst_0728.pmap', '2019-09-04T14:37:48'], [CONTEXT, '2019-09-09T16:09:51']]) {
-    await setDefaultContext(site.db, { state: 'latest', context, username: 'test', description: `deliver ${context}`, mappingsDir, date: day(date) });
-  }
+  // History and default contexts as the real site had them, from config/hst/server_config.
+  site = await startSite({ observatory: 'hst', source: REAL_CACHE, date: day('2019-09-10T10:00:00') });
   cache = path.join(site.work, 'client-cache');
+});
+
+describe('the real site\'s history (config/hst/server_config, read here by Python\'s ast.literal_eval)', () => {
+  let real: { context_history: [string, string, string][]; operational_context: string; edit_context: string };
+  beforeAll(async () => {
+    const r = await run(CRDS_PYTHON, ['-c', 'import ast, json, sys; print(json.dumps(ast.literal_eval(open(sys.argv[1]).read())))', path.join(REAL_CACHE, 'config', 'hst', 'server_config')], {});
+    expect(r.status).toBe(0);
+    real = JSON.parse(r.stdout);
+  });
+
+  it('get_context_history answers the site\'s entries for the contexts present, newest first', async () => {
+    const present = new Set(fs.readdirSync(SOURCE_MAPPINGS));
+    const expected = real.context_history.filter(([, context]) => present.has(context));
+    expect(expected.length).toBeGreaterThan(300);
+    expect(site.report!.history).toEqual({ imported: expected.length, known: 0, uncatalogued: real.context_history.length - expected.length });
+    const got = await site.rpc<[string, string, string][]>('get_context_history', 'hst');
+    expect(got).toEqual(expected);
+    expect(site.report!.contexts.latest).toEqual({ context: real.operational_context, changed: true });
+    expect(site.report!.contexts.edit).toEqual({ context: real.edit_context, changed: true });
+  });
+
+  it('crds list --resolve-contexts resolves dates through it; importing again adds no entry', async () => {
+    const ctx = (date: string) => crds(site, cache, ['list', '--resolve-contexts', '--contexts', `hst-${date}`]).then((r) => r.stdout.trim());
+    // 0727 became operational 2019-08-26 19:03:51 and 0728 on 2019-09-04 14:37:48.
+    expect(await ctx('2019-08-26T19:03:50')).not.toBe('hst_0727.pmap');
+    expect(await ctx('2019-08-26T19:03:52')).toBe('hst_0727.pmap');
+    expect(await ctx('2019-09-04T14:37:49')).toBe('hst_0728.pmap');
+    const again = await importCache(site.db, { source: REAL_CACHE, fileCache: site.fileCache, observatory: 'hst' });
+    expect(again.history).toEqual({ imported: 0, known: site.report!.history.imported, uncatalogued: site.report!.history.uncatalogued });
+    expect((await site.rpc<unknown[]>('get_context_history', 'hst')).length).toBe(site.report!.history.imported);
+  });
 });
 afterAll(async () => {
   await site?.close();
