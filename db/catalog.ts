@@ -3,7 +3,10 @@
 // files bad, serial counters, and the catalog generation that tells readers (the web's
 // in-memory snapshot) that something changed. crds-protocol.md §3.3 and §4.
 import { Op, type Transaction } from 'sequelize';
-import { MappingStore } from '../crds';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isMappingName, MappingStore } from '../crds';
+import { mappingDifferences } from '../crds/diff';
 import type { Database } from './index';
 import type { CatalogFileRow, ContextHistoryRow } from './models';
 
@@ -170,15 +173,38 @@ export interface SetContextRequest {
 }
 
 /**
+ * References the rules replaced going from context `oldContext` to `newContext`: old name →
+ * new name, from the logical differences of the two contexts (crds/diff.ts), each
+ * `replaced 'old.fits' with 'new.fits'` of a rule; mappings and N/A-like values are not
+ * files and are left out. The first replacement of a name wins.
+ */
+export function replacedReferences(mappingsDir: string, oldContext: string, newContext: string): Map<string, string> {
+  const load = (name: string) => fs.readFileSync(path.join(mappingsDir, path.basename(name)), 'utf8');
+  const out = new Map<string, string>();
+  const isFile = (n: string) => !isMappingName(n) && /^[A-Za-z0-9_.-]+\.[A-Za-z0-9]+$/.test(n);
+  for (const d of mappingDifferences(oldContext, newContext, load)) {
+    const m = /^replaced '([^']+)' with '([^']+)'$/.exec(String(d.tuple[d.tuple.length - 1]));
+    if (m && isFile(m[1]) && isFile(m[2]) && m[1] !== m[2] && !out.has(m[1])) out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+/**
  * Makes `context` the default of `state` (the original's set_default_context): records a
  * history entry when it changed and, for the latest context, activates and marks its files
- * `latest`, returning files that left it to `archived`. Idempotent: setting the current
+ * `latest`, returning files that left it to `archived`, and records on each reference the
+ * rules replaced (previous latest → new one) its `replaced_by_filename`. Idempotent: setting the current
  * context again changes nothing. Returns whether anything changed.
  */
 export async function setDefaultContext(db: Database, req: SetContextRequest): Promise<boolean> {
   const { DefaultContext, ContextHistory, CatalogFile, AuditRecord } = db.models;
   const date = req.date ?? new Date();
   const closure = req.state === 'latest' ? [...contextClosure(req.mappingsDir, req.context)] : [];
+  // The replacements are computed from the mapping files before the transaction (CPU work,
+  // no locks held) against the latest context as read now; inside, they apply only if the
+  // latest context is still that one.
+  const before = req.state === 'latest' ? (await DefaultContext.findByPk('latest'))?.context : undefined;
+  const replaced = before && before !== req.context ? replacedReferences(req.mappingsDir, before, req.context) : new Map<string, string>();
   return db.sequelize.transaction(async (transaction) => {
     const file = await CatalogFile.findOne({ where: { name: req.context }, transaction });
     if (!file || file.type !== 'mapping' || !req.context.endsWith('.pmap')) {
@@ -203,6 +229,11 @@ export async function setDefaultContext(db: Database, req: SetContextRequest): P
       );
       await CatalogFile.update({ state: 'archived' }, { where: { state: ['latest', 'operational'], name: { [Op.notIn]: closure } }, transaction });
       await CatalogFile.update({ state: 'latest' }, { where: { name: closure, state: [...DISTRIBUTION_STATES] }, transaction });
+      if (previous === before) {
+        for (const [oldName, newName] of replaced) {
+          await CatalogFile.update({ replacedByFilename: newName }, { where: { name: oldName, type: 'reference' }, transaction });
+        }
+      }
     }
     await AuditRecord.create(
       {
