@@ -88,3 +88,50 @@ it('marks the files of bad_files.txt bad: rejected in file info and bad_files_li
     expect(children.some((c) => bad.has(c))).toBe(true);
   }
 });
+
+it('get_context_history answers the real site\'s history from config/jwst/server_config (read here by Python\'s ast.literal_eval)', async () => {
+  const py = await run(CRDS_PYTHON, ['-c', 'import ast, json, sys; print(json.dumps(ast.literal_eval(open(sys.argv[1]).read())["context_history"]))', path.join(REAL_CACHE, 'config', 'jwst', 'server_config')], {});
+  expect(py.status).toBe(0);
+  const present = new Set(fs.readdirSync(SOURCE_MAPPINGS));
+  const expected = (JSON.parse(py.stdout) as [string, string, string][]).filter(([, context]) => present.has(context));
+  expect(expected.length).toBeGreaterThan(100);
+  expect(await site.rpc('get_context_history', 'jwst')).toEqual(expected);
+  expect(site.report!.history.imported).toBe(expected.length);
+});
+
+describe('get_system_versions', () => {
+  // Our copy of the JWST site has the CALVER rules (jwst_system_calver_0019.rmap maps
+  // 0.13.x to jwst_system_calver_0010.json) but not their JSON references: one is made here
+  // and imported like any delivered reference.
+  const versions = { CAL_VER: '0.13.1', jwst: '0.13.1', crds: '7.2.0', asdf: '2.3.3', astropy: '3.2.1', numpy: '1.16.4', generated: `${process.pid}-${Date.now()}` };
+  beforeAll(async () => {
+    const { importCache } = await import('../../db/catalog-import');
+    const source = path.join(site.work, 'calver-source');
+    fs.mkdirSync(path.join(source, 'references', 'jwst'), { recursive: true });
+    fs.writeFileSync(path.join(source, 'references', 'jwst', 'jwst_system_calver_0010.json'), JSON.stringify(versions, null, 2) + '\n');
+    const report = await importCache(site.db, { source, fileCache: site.fileCache, observatory: 'jwst' });
+    expect(report.references.added).toBe(1);
+  });
+
+  it('answers the CALVER reference the rules select for a version, by context and by the versions context', async () => {
+    expect(await site.rpc('get_system_versions', '0.13.1', CONTEXT)).toEqual(versions);
+    expect(await site.rpc('get_system_versions', '0.13.7', 'null')).toEqual(versions);
+    const info = await site.rpc<Record<string, string>>('get_file_info', 'jwst', 'jwst_system_calver_0010.json');
+    expect([info.instrument, info.filekind]).toEqual(['system', 'calver']);
+  });
+
+  it('the real client\'s crds.client.api.get_system_versions gets the same', async () => {
+    const r = await run(CRDS_PYTHON, ['-c', 'import json, crds.client.api as a; print(json.dumps(dict(a.get_system_versions("0.13.1", None))))'], clientEnv(site, cache));
+    expect(r.stderr).not.toMatch(/Traceback/);
+    expect(JSON.parse(r.stdout)).toEqual(versions);
+  });
+
+  it('refuses versions without a rule, malformed versions and CALVER files not yet available', async () => {
+    const envelope = async (...params: unknown[]) => (await site.rpcEnvelope('get_system_versions', params)).error;
+    expect((await envelope('99.1.0', CONTEXT))?.message).toMatch(/No CALVER reference for version '99\.1\.0'/);
+    expect((await envelope('not a version', CONTEXT))?.message).toMatch(/Invalid version string/);
+    // 0.12.x maps to jwst_system_calver_0009.json, which this site does not have.
+    expect(await envelope('0.12.3', CONTEXT)).toMatchObject({ name: 'UnavailableFile', message: expect.stringMatching(/jwst_system_calver_0009\.json/) });
+    expect((await envelope('0.13.1', 'jwst_9999.pmap'))?.message).toMatch(/jwst_9999\.pmap/);
+  });
+});

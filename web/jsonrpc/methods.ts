@@ -480,7 +480,16 @@ export function methods(deps: MethodDeps): Record<string, Method> {
         if (!/^\d+\.\d+(\.\d+)*[a-z0-9]*$/.test(version)) throw otherError(`Invalid version string, must be like '0.7.0' not '${version.slice(0, 64)}'`);
         const spec = context === null || context === undefined || ['null', 'none', 'None'].includes(String(context)) ? `${obs}-versions` : context;
         const { pmap } = await pmapArg(spec);
-        const refs = bestrefs(pmap, { 'META.INSTRUMENT.NAME': 'SYSTEM', 'META.CALIBRATION_SOFTWARE_VERSION': version }, ['calver']);
+        // The CALVER rules select by version, then UseAfter on the observation date: the
+        // versions in force now (real rmaps have one 1900-01-01 entry per version).
+        const now = new Date().toISOString();
+        const header = {
+          'META.INSTRUMENT.NAME': 'SYSTEM',
+          'META.CALIBRATION_SOFTWARE_VERSION': version,
+          'META.OBSERVATION.DATE': now.slice(0, 10),
+          'META.OBSERVATION.TIME': now.slice(11, 19),
+        };
+        const refs = bestrefs(pmap, header, ['calver']);
         const ref = refs.calver;
         if (typeof ref !== 'string' || ref.startsWith('NOT FOUND')) throw otherError(`No CALVER reference for version '${version}' in '${pmap.name}': ${String(ref)}`);
         const file = path.join(config.fileCache, 'references', obs, ref);
