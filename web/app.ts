@@ -16,6 +16,8 @@ import type { StartSubmission } from './submission-types';
 import { submitRouter } from './submit';
 import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
+import { resultsRouter } from './results';
+import { createSubmissionService, type SubmissionService } from './submissions';
 
 export interface AppDeps {
   config: Config;
@@ -25,7 +27,13 @@ export interface AppDeps {
   catalogRefreshMs?: number;
   /** Signs sessions (sessions.ts sessionSecret(), which server.ts requires); absent: a key for this process only. */
   secretKey?: string;
-  /** Starts the submission workflow; absent, submitting answers 503. */
+  /**
+   * The submission workflows through Temporal (web/submissions.ts): start, progress, decide,
+   * jpoll. Default: one on deps.temporal's client; null: none (submitting answers 503, result
+   * pages and jpoll are unavailable).
+   */
+  submissions?: SubmissionService | null;
+  /** Starts the submission workflow; default: the submission service's. */
   startSubmission?: StartSubmission;
 }
 
@@ -43,7 +51,9 @@ export function createApp(deps: AppDeps): express.Express {
   // comes first: it is the hot path, and nothing before it needs to see its requests.
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
-  app.use('/json', jsonRpcHandler({ config: deps.config, db: deps.db, view, rules }));
+  const submissions =
+    deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
+  app.use('/json', jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions }));
   app.use(downloadsRouter({ config: deps.config, view }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
@@ -65,7 +75,8 @@ export function createApp(deps: AppDeps): express.Express {
     return context ? rules.context(context).instruments().sort() : [];
   };
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
-  app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission }));
+  app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
   app.get('/', async (_req, res) => {
     res.render('home', { title: 'Home', health: await healthReport(deps) });

@@ -31,7 +31,7 @@ export interface SiteOptions {
   /** More configuration (CRDS_MAX_UPLOAD_BYTES, ...). */
   env?: Record<string, string>;
   /** More of the app's dependencies (startSubmission, ...). */
-  app?: Pick<AppDeps, 'startSubmission' | 'secretKey'>;
+  app?: Pick<AppDeps, 'startSubmission' | 'secretKey' | 'submissions'>;
 }
 
 export interface Envelope {

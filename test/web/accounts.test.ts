@@ -309,7 +309,7 @@ describe('the submission page', () => {
   });
 
   it('answers 503 with an error div when no submission workflow is wired in', async () => {
-    const bare = await startSite({ observatory: 'hst', source: DEMO_CACHE });
+    const bare = await startSite({ observatory: 'hst', source: DEMO_CACHE, app: { submissions: null } });
     try {
       await createUser(bare.db, { username: 'alice', password: 'alice-password' });
       await setGroup(bare.db, 'acs-team', ['acs'], ['alice']);

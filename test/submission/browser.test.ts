@@ -1,0 +1,194 @@
+// Acceptance (issue #6): a real browser (Debian chromium driven by playwright-core) against
+// the real web app (in this process), the real worker process on its own namespace and task
+// queue, MariaDB with the real HST rules and a real SMTP receiver. Logs in for COS, uploads
+// two real references, submits, watches the progress page, confirms, sees the delivery and
+// its catalog, runs the archive simulator and sees the files archived and the mails; then a
+// cancel and a certify failure. Screenshots of every step go under os.tmpdir().
+import * as fs from 'node:fs';
+import type { Server } from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { loadConfig } from '../../config';
+import { setGroup } from '../../db/accounts';
+import { archiveStep } from '../../ops/commands/archive-sim';
+import { createApp } from '../../web/app';
+import { createSubmissionService } from '../../web/submissions';
+import { TemporalLink } from '../../web/temporal';
+import { freePorts } from '../support/ports';
+import { startProcess, stopProcess, type Started } from '../support/processes';
+import { HST_REFERENCES, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+
+jest.setTimeout(300_000);
+
+let site: SubmissionSite;
+let worker: Started | undefined;
+let server: Server;
+let temporal: TemporalLink;
+let url: string;
+let work: string;
+let browser: BrowserContext;
+const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-screenshots-'));
+
+beforeAll(async () => {
+  site = await startSubmissionSite('browser');
+  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
+  worker = await startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
+  const [port] = await freePorts(1);
+  url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
+  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
+  const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
+  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'browser-test-secret', submissions }).listen(port!, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-browser-'));
+  browser = await chromium.launchPersistentContext(path.join(work, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopProcess(worker);
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await temporal?.close();
+  await site?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  console.log(`screenshots in ${shots}`);
+});
+
+/** A real COS reference with its DESCRIP card changed (a new SHA-1), written under its own name. */
+function reference(name: string, mark: string): string {
+  const bytes = fs.readFileSync(path.join(HST_REFERENCES, name));
+  const at = bytes.indexOf('LP3-------');
+  if (at < 0) throw new Error(`no DESCRIP card in ${name}`);
+  bytes.write(mark, at, 'latin1');
+  const dir = fs.mkdtempSync(path.join(work, 'upload-'));
+  fs.writeFileSync(path.join(dir, name), bytes);
+  return path.join(dir, name);
+}
+
+async function login(page: Page): Promise<void> {
+  await page.goto(`${url}/batch_submit_references/`);
+  await page.waitForURL(/\/login\//);
+  await page.fill('input[name=username]', 'alice');
+  await page.fill('input[name=password]', 'alice-password');
+  await page.selectOption('select[name=instrument]', 'cos');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForURL(`${url}/batch_submit_references/`);
+  expect(await page.textContent('#nav-user')).toBe('alice (cos)');
+}
+
+async function uploadAndSubmit(page: Page, files: string[], description: string): Promise<string> {
+  await page.setInputFiles('#upload-files', files);
+  await page.click('#upload-start');
+  await page.waitForFunction(`/Uploaded ${files.length} file/.test(document.getElementById('upload-status').textContent)`);
+  for (const f of files) await page.waitForSelector(`#ingest-files tr[data-name="${path.basename(f)}"]`);
+  await page.fill('textarea[name=description]', description);
+  await page.click('#submit-form button[type=submit]');
+  await page.waitForURL(/\/display_result\/[A-Za-z0-9:.-]+$/);
+  return page.url().split('/').pop()!;
+}
+
+/** Waits for the page (its script reloads it on each change) to show a status. */
+async function waitForStatus(page: Page, statuses: string[], timeout = 120_000): Promise<string> {
+  await page.waitForFunction(
+    `(() => { const s = document.getElementById('submission-status'); return !!s && ${JSON.stringify(statuses)}.includes(s.textContent); })()`,
+    undefined,
+    { timeout, polling: 200 },
+  );
+  return (await page.textContent('#submission-status'))!;
+}
+
+it('logs in, uploads two references, submits, watches, confirms, sees the delivery, the archive and the mails', async () => {
+  const page = await browser.newPage();
+  await login(page);
+  await page.screenshot({ path: path.join(shots, '01-logged-in.png'), fullPage: true });
+  const files = [reference('z1r1943el_1dx.fits', 'LP3+'), reference('z1q2219el_2zx.fits', 'LP3+')];
+  const resultsId = await uploadAndSubmit(page, files, 'COS 1dx and 2zx from the browser');
+  await page.screenshot({ path: path.join(shots, '02-submitted.png'), fullPage: true });
+
+  expect(await waitForStatus(page, ['ready', 'failed'])).toBe('ready');
+  await page.screenshot({ path: path.join(shots, '03-ready.png'), fullPage: true });
+  const ready = (await site.service.progress(resultsId))!;
+  for (const f of ready.files) expect(await page.textContent(`[id="${f.uploadedAs}"]`)).toBe(f.name);
+  expect(await page.$$eval('#steps tr[id^=step-]', (rows) => rows.map((r) => r.id))).toEqual(ready.steps.map((s) => `step-${s.name}`));
+  expect(await page.textContent('#step-certify .step-status')).toBe('done');
+  expect(await page.$$eval('#generated tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(ready.generated.map((g) => g.name));
+  expect(await page.textContent('#files')).toContain('0 errors');
+  expect(await page.getAttribute('#workflow-link', 'href')).toBe(`http://localhost:8233/namespaces/${site.env.TEMPORAL_NAMESPACE}/workflows/${ready.workflowId}`);
+  expect(await page.$$eval('#messages li', (lis) => lis.length)).toBeGreaterThan(3);
+
+  await page.click('#button-confirm');
+  await page.waitForURL(`${url}/display_result/${resultsId}`);
+  expect(await page.$('#error_message')).toBeNull();
+  expect(await page.$('#nav-login')).not.toBeNull(); // confirming logs the submitter out, as the original
+  await page.waitForSelector('#delivery-catalog', { timeout: 60_000 });
+  const catalog = (await page.textContent('#delivery-catalog'))!;
+  expect(await page.textContent('#delivery-state')).toBe('delivered');
+  await page.screenshot({ path: path.join(shots, '04-delivered.png'), fullPage: true });
+  const delivered = (await site.service.progress(resultsId))!;
+  expect(delivered.disposition).toBe('confirmed');
+  const names = [...delivered.files.map((f) => f.name!), ...delivered.generated.map((g) => g.name)].sort();
+  expect(names.filter((n) => n.endsWith('.fits'))).toHaveLength(2);
+  const deliveries = path.join(site.config.serverFiles, 'deliveries');
+  expect(fs.readdirSync(deliveries).sort()).toEqual([catalog, ...names].sort());
+  expect(fs.readFileSync(path.join(site.config.serverFiles, 'catalogs', catalog), 'utf8')).toBe(names.join('\n') + '\n');
+  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'delivered' } })).toBe(names.length);
+
+  // The archive simulator, a pass at a time, until the page shows the files archived.
+  const sim = setInterval(() => archiveStep(deliveries), 500);
+  try {
+    expect(await waitForStatus(page, ['archived', 'failed'])).toBe('archived');
+  } finally {
+    clearInterval(sim);
+  }
+  await page.screenshot({ path: path.join(shots, '05-archived.png'), fullPage: true });
+  expect(await page.textContent('#delivery-state')).toBe('archived');
+  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'archived' } })).toBe(names.length);
+  expect(fs.readdirSync(deliveries)).toEqual([]);
+
+  const mine = () => site.mails.filter((m) => m.text.includes(resultsId));
+  const deadline = Date.now() + 30_000;
+  while (mine().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(mine().map((m) => m.subject.split(':')[0])).toEqual(['READY', 'CONFIRMED', 'DELIVERED', 'ARCHIVED'].map((k) => `CRDS HST submission ${k}`));
+  await page.close();
+});
+
+it('cancels a ready submission from its page', async () => {
+  const page = await browser.newPage();
+  await login(page);
+  const resultsId = await uploadAndSubmit(page, [reference('z1r1943el_1dx.fits', 'LP3*')], 'COS 1dx to cancel');
+  expect(await waitForStatus(page, ['ready', 'failed'])).toBe('ready');
+  const before = await site.db.models.CatalogFile.count();
+  await page.click('#button-cancel');
+  await page.waitForURL(`${url}/display_result/${resultsId}`);
+  expect(await waitForStatus(page, ['cancelled'])).toBe('cancelled');
+  await page.screenshot({ path: path.join(shots, '06-cancelled.png'), fullPage: true });
+  expect(await page.$('#decide-form')).toBeNull();
+  expect(await site.db.models.CatalogFile.count()).toBeLessThan(before); // its new names are gone
+  expect(await page.textContent('#nav-user')).toBe('alice (cos)'); // cancel keeps the session
+  expect((await waitForProgress(site, resultsId, (p) => p.status === 'cancelled')).disposition).toBe('cancelled');
+  await page.close();
+});
+
+it('shows a certify failure with its reason', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/batch_submit_references/`);
+  // The cancelled submission's upload is still in the ingest folder: delete it on the page.
+  await page.click('#ingest-files tr[data-name="z1r1943el_1dx.fits"] button.delete-upload');
+  await page.waitForSelector('#ingest-files tr[data-name="z1r1943el_1dx.fits"]', { state: 'detached' });
+  const broken = reference('z1r1943el_1dx.fits', 'LP3=');
+  fs.truncateSync(broken, 5000); // cut inside its first header
+  const resultsId = await uploadAndSubmit(page, [broken], 'COS 1dx that fails certify');
+  expect(await waitForStatus(page, ['failed', 'ready'])).toBe('failed');
+  expect(await page.textContent('#submission-reason')).toBe("Certify failed for 'z1r1943el_1dx.fits'.");
+  expect(await page.textContent('#step-certify .step-status')).toBe('failed');
+  expect(await page.$$eval('#files li.finding-error', (lis) => lis.length)).toBeGreaterThan(0);
+  expect(await page.$('#decide-form')).toBeNull();
+  await page.screenshot({ path: path.join(shots, '07-certify-failed.png'), fullPage: true });
+  expect(resultsId).toBeTruthy();
+  await page.close();
+});
