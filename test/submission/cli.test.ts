@@ -15,6 +15,7 @@ import { createApp } from '../../web/app';
 import { createSubmissionService } from '../../web/submissions';
 import { TemporalLink } from '../../web/temporal';
 import { CRDS_CLI, run } from '../jsonrpc/site';
+import { errorDiv, WebSession } from '../web/web-session';
 import { freePorts } from '../support/ports';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 import { REPO_ROOT } from '../support/paths';
@@ -122,6 +123,18 @@ it('crds submit --monitor-processing --wait-for-completion --autoconfirm deliver
   expect(((await json.json()) as { submissionId: string }).submissionId).toBe(resultsId);
   expect((await fetch(`${url}/display_result/no-such-submission`)).status).toBe(404);
   expect((await fetch(`${url}/submission/no-such-submission/progress.json`)).status).toBe(404);
+
+  // A second confirm, as the client would post it: refused in the error div it reports.
+  const web = new WebSession(url);
+  await web.login('alice', 'alice-password', 'cos');
+  await web.get(`/display_result/${resultsId}`);
+  const again = await web.post('/submit_confirm_pipeline/', { results_id: resultsId, button: 'confirm' });
+  expect(again.status).toBe(200);
+  expect(errorDiv(again.text)).toMatch(/^ERROR: .*already confirmed/);
+  const unknown = await web.post('/submit_confirm_pipeline/', { results_id: resultsId, button: 'maybe' });
+  expect(errorDiv(unknown.text)).toBe("ERROR: Unknown button 'maybe': use confirm, cancel or force.");
+  expect((await web.get('/logout/')).status).toBe(302);
+  expect(await site.db.models.InstrumentLock.count({ where: { username: 'alice' } })).toBe(0);
 
   // The archive pipeline's part, by the real maintenance command.
   const sim = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'ops/manage.ts'), 'archive-sim', '--loop', '--interval', '300'], {

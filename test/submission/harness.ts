@@ -179,10 +179,19 @@ export async function waitForProgress(
 ): Promise<SubmissionProgress> {
   const deadline = Date.now() + timeoutMs;
   let last: SubmissionProgress | undefined;
+  let failure: unknown;
   for (;;) {
-    last = await site.service.progress(resultsId);
-    if (last && done(last)) return last;
-    if (Date.now() > deadline) throw new Error(`submission ${resultsId} not there after ${timeoutMs} ms: ${JSON.stringify(last, null, 1)}`);
+    try {
+      // A query needs a worker: right after a worker restart it can miss its deadline.
+      last = await site.service.progress(resultsId);
+      failure = undefined;
+    } catch (err) {
+      failure = err;
+    }
+    if (last && !failure && done(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`submission ${resultsId} not there after ${timeoutMs} ms: ${failure ? String(failure) : JSON.stringify(last, null, 1)}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
