@@ -16,18 +16,41 @@ export const SELECTOR_NAMES: ReadonlySet<string> = new Set([
   'Bracket',
 ]);
 
-type TokenKind = 'str' | 'num' | 'name' | 'op' | 'eof';
+// Token kinds of the streaming tokenizer (the parser holds only the current token).
+const EOF = 0;
+const STR = 1;
+const NUM = 2;
+const NAME = 3;
+const OP = 4;
+type TokenKind = typeof EOF | typeof STR | typeof NUM | typeof NAME | typeof OP;
 
-interface Token {
-  kind: TokenKind;
-  text: string; // op character, name, or the raw number text
-  value?: string; // decoded string contents
-  triple?: boolean; // string was triple-quoted
-  line: number;
-  column: number;
-}
+// char codes
+const C_LBRACE = 123;
+const C_RBRACE = 125;
+const C_LPAREN = 40;
+const C_RPAREN = 41;
+const C_LBRACKET = 91;
+const C_RBRACKET = 93;
+const C_COMMA = 44;
+const C_COLON = 58;
+const C_EQUALS = 61;
+const C_MINUS = 45;
+const C_PLUS = 43;
+const C_SEMI = 59;
 
-const OPS = new Set(['{', '}', '(', ')', '[', ']', ',', ':', '=', '-', '+', ';']);
+const isOpCode = (c: number): boolean =>
+  c === C_LBRACE ||
+  c === C_RBRACE ||
+  c === C_LPAREN ||
+  c === C_RPAREN ||
+  c === C_LBRACKET ||
+  c === C_RBRACKET ||
+  c === C_COMMA ||
+  c === C_COLON ||
+  c === C_EQUALS ||
+  c === C_MINUS ||
+  c === C_PLUS ||
+  c === C_SEMI;
 
 /** Decode one Python escape sequence starting after the backslash; returns [text, length consumed]. */
 function decodeEscape(src: string, i: number): [string, number] {
@@ -75,26 +98,46 @@ function decodeEscape(src: string, i: number): [string, number] {
   return ['\\' + (c ?? ''), c === undefined ? 0 : 1];
 }
 
-const NAME_START = /[A-Za-z_]/;
 const NUMBER_RE = /(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)/y;
-const NAME_RE = /[A-Za-z_][A-Za-z0-9_]*/y;
 
-/** Tokenizer over the whole text; tracks line starts so columns are cheap. */
-class Tokenizer {
+const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57);
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * Recursive-descent parser over a streaming tokenizer: one pass over the text by char codes,
+ * no token array; the current token lives in fields (kind, text, value, line, column).
+ * Lines are counted as the scan goes, so positions cost no search.
+ */
+class Parser {
   private i = 0;
   private line = 1;
   private lineStart = 0;
+  private readonly n: number;
+  // the current token
+  private kind: TokenKind = EOF;
+  /** op character, name, or the raw number text */
+  private text = '';
+  /** op char code */
+  private op = 0;
+  /** decoded string contents */
+  private value = '';
+  private tline = 1;
+  private tcol = 1;
 
   constructor(
     private readonly src: string,
     private readonly filename: string,
-  ) {}
+  ) {
+    this.n = src.length;
+    this.advance();
+  }
 
-  fail(reason: string, line = this.line, column = this.i - this.lineStart + 1): never {
+  private lexFail(reason: string, line = this.line, column = this.i - this.lineStart + 1): never {
     throw new MappingSyntaxError(reason, this.filename, line, column);
   }
 
-  /** Advance over src[from, to), counting newlines. */
+  /** Advance over src[i, to), counting newlines. */
   private skipTo(to: number): void {
     const src = this.src;
     let nl = src.indexOf('\n', this.i);
@@ -106,91 +149,109 @@ class Tokenizer {
     this.i = to;
   }
 
-  tokenize(): Token[] {
+  /** Scan the next token into the current-token fields. */
+  private advance(): void {
     const src = this.src;
-    const n = src.length;
-    const out: Token[] = [];
-    for (;;) {
-      // whitespace and comments
-      while (this.i < n) {
-        const c = src.charCodeAt(this.i);
-        if (c === 10) {
-          this.i++;
-          this.line++;
-          this.lineStart = this.i;
-        } else if (c === 32 || c === 9 || c === 13 || c === 12) {
-          this.i++;
-        } else if (c === 92 /* \\ */ && src.charCodeAt(this.i + 1) === 10) {
-          this.i += 2; // explicit line joining
-          this.line++;
-          this.lineStart = this.i;
-        } else if (c === 35 /* # */) {
-          const nl = src.indexOf('\n', this.i);
-          this.i = nl === -1 ? n : nl;
-        } else {
-          break;
-        }
-      }
-      const line = this.line;
-      const column = this.i - this.lineStart + 1;
-      if (this.i >= n) {
-        out.push({ kind: 'eof', text: 'end of file', line, column });
-        return out;
-      }
-      const c = src[this.i];
-      if (c === "'" || c === '"') {
-        out.push(this.string(line, column));
-      } else if (NAME_START.test(c)) {
-        NAME_RE.lastIndex = this.i;
-        const word = NAME_RE.exec(src)![0];
-        const j = this.i + word.length;
-        // string prefixes u'', r'' (b'' would be bytes, not legal in a mapping)
-        if (/^[uUrR]$/.test(word) && (src[j] === "'" || src[j] === '"')) {
-          this.i++;
-          out.push(this.string(line, column, word.toLowerCase() === 'r'));
-        } else {
-          this.i = j;
-          out.push({ kind: 'name', text: word, line, column });
-        }
-      } else if ((c >= '0' && c <= '9') || (c === '.' && /[0-9]/.test(src[this.i + 1] ?? ''))) {
-        NUMBER_RE.lastIndex = this.i;
-        const text = NUMBER_RE.exec(src)![0];
-        const after = src[this.i + text.length];
-        if (after !== undefined && /[A-Za-z0-9_.]/.test(after)) {
-          this.fail(`invalid number literal starting '${text}${after}'`);
-        }
-        this.i += text.length;
-        out.push({ kind: 'num', text, line, column });
-      } else if (OPS.has(c)) {
-        this.i++;
-        out.push({ kind: 'op', text: c, line, column });
+    const n = this.n;
+    let i = this.i;
+    // whitespace and comments
+    while (i < n) {
+      const c = src.charCodeAt(i);
+      if (c === 32) {
+        i++;
+      } else if (c === 10) {
+        i++;
+        this.line++;
+        this.lineStart = i;
+      } else if (c === 9 || c === 13 || c === 12) {
+        i++;
+      } else if (c === 92 /* \\ */ && src.charCodeAt(i + 1) === 10) {
+        i += 2; // explicit line joining
+        this.line++;
+        this.lineStart = i;
+      } else if (c === 35 /* # */) {
+        const nl = src.indexOf('\n', i);
+        i = nl === -1 ? n : nl;
       } else {
-        this.fail(`unexpected character ${JSON.stringify(c)}`);
+        break;
       }
+    }
+    this.i = i;
+    const line = (this.tline = this.line);
+    const column = (this.tcol = i - this.lineStart + 1);
+    if (i >= n) {
+      this.kind = EOF;
+      this.text = 'end of file';
+      return;
+    }
+    const c = src.charCodeAt(i);
+    if (c === 39 || c === 34) {
+      this.kind = STR;
+      this.value = this.string(line, column, false);
+    } else if (isNameStart(c)) {
+      let j = i + 1;
+      while (j < n && isNameChar(src.charCodeAt(j))) j++;
+      const q = src.charCodeAt(j);
+      // string prefixes u'', r'' (b'' would be bytes, not legal in a mapping)
+      if (j === i + 1 && (c === 117 || c === 85 || c === 114 || c === 82) && (q === 39 || q === 34)) {
+        this.i = j;
+        this.kind = STR;
+        this.value = this.string(line, column, c === 114 || c === 82);
+      } else {
+        this.i = j;
+        this.kind = NAME;
+        this.text = src.slice(i, j);
+      }
+    } else if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)))) {
+      NUMBER_RE.lastIndex = i;
+      const text = NUMBER_RE.exec(src)![0];
+      const a = src.charCodeAt(i + text.length);
+      if (isNameChar(a) || a === 46) {
+        this.lexFail(`invalid number literal starting '${text}${src[i + text.length]}'`);
+      }
+      this.i = i + text.length;
+      this.kind = NUM;
+      this.text = text;
+    } else if (isOpCode(c)) {
+      this.i = i + 1;
+      this.kind = OP;
+      this.op = c;
+      this.text = src[i];
+    } else {
+      this.lexFail(`unexpected character ${JSON.stringify(src[i])}`);
     }
   }
 
-  private string(line: number, column: number, raw = false): Token {
+  /** A string literal at this.i (its opening quote); returns its decoded value. */
+  private string(line: number, column: number, raw: boolean): string {
     const src = this.src;
+    const q = src.charCodeAt(this.i);
+    const triple = src.charCodeAt(this.i + 1) === q && src.charCodeAt(this.i + 2) === q;
     const quote = src[this.i];
-    const triple = src.startsWith(quote + quote + quote, this.i);
     const delim = triple ? quote + quote + quote : quote;
     this.i += delim.length;
     // Fast path: no backslash before the closing delimiter (and no newline for '...').
     const close = src.indexOf(delim, this.i);
     if (close !== -1) {
       const body = src.slice(this.i, close);
-      if (!body.includes('\\') && (triple || !body.includes('\n'))) {
-        this.skipTo(close + delim.length);
-        return { kind: 'str', text: delim, value: body, triple, line, column };
+      if (!body.includes('\\')) {
+        if (!triple) {
+          if (!body.includes('\n')) {
+            this.i = close + 1;
+            return body;
+          }
+        } else {
+          this.skipTo(close + 3);
+          return body;
+        }
       }
     }
     let value = '';
     let chunkStart = this.i;
     for (;;) {
-      if (this.i >= src.length) this.fail('unterminated string literal', line, column);
-      const c = src[this.i];
-      if (c === '\\') {
+      if (this.i >= src.length) this.lexFail('unterminated string literal', line, column);
+      const c = src.charCodeAt(this.i);
+      if (c === 92 /* \\ */) {
         value += src.slice(chunkStart, this.i);
         if (raw) {
           value += src.slice(this.i, this.i + 2);
@@ -201,13 +262,13 @@ class Tokenizer {
           this.skipTo(this.i + 1 + used);
         }
         chunkStart = this.i;
-      } else if (c === '\n' && !triple) {
-        this.fail('end of line inside a string literal', line, column);
-      } else if (src.startsWith(delim, this.i)) {
+      } else if (c === 10 && !triple) {
+        this.lexFail('end of line inside a string literal', line, column);
+      } else if (c === q && (!triple || (src.charCodeAt(this.i + 1) === q && src.charCodeAt(this.i + 2) === q))) {
         value += src.slice(chunkStart, this.i);
         this.i += delim.length;
-        return { kind: 'str', text: delim, value, triple, line, column };
-      } else if (c === '\n') {
+        return value;
+      } else if (c === 10) {
         this.i++;
         this.line++;
         this.lineStart = this.i;
@@ -216,91 +277,87 @@ class Tokenizer {
       }
     }
   }
-}
 
-function describe(tok: Token): string {
-  switch (tok.kind) {
-    case 'eof':
-      return 'end of file';
-    case 'str':
-      return `string ${JSON.stringify(tok.value!.length > 30 ? tok.value!.slice(0, 30) + '...' : tok.value)}`;
-    case 'num':
-      return `number ${tok.text}`;
-    case 'name':
-      return `name '${tok.text}'`;
-    default:
-      return `'${tok.text}'`;
-  }
-}
-
-class Parser {
-  private k = 0;
-
-  constructor(
-    private readonly toks: Token[],
-    private readonly filename: string,
-  ) {}
-
-  private peek(): Token {
-    return this.toks[this.k];
+  private describe(): string {
+    switch (this.kind) {
+      case EOF:
+        return 'end of file';
+      case STR:
+        return `string ${JSON.stringify(this.value.length > 30 ? this.value.slice(0, 30) + '...' : this.value)}`;
+      case NUM:
+        return `number ${this.text}`;
+      case NAME:
+        return `name '${this.text}'`;
+      default:
+        return `'${this.text}'`;
+    }
   }
 
-  private next(): Token {
-    return this.toks[this.k++];
+  private fail(expected: string): never {
+    return this.parseError(`expected ${expected} but found ${this.describe()}`, this.tline, this.tcol);
   }
 
-  private fail(expected: string, tok = this.peek()): never {
-    throw new MappingSyntaxError(`expected ${expected} but found ${describe(tok)}`, this.filename, tok.line, tok.column);
+  /**
+   * A grammar error. The whole text is tokenized first, as a separate tokenizer pass would:
+   * a tokenizer error anywhere in the file is the one reported.
+   */
+  private parseError(reason: string, line: number, column: number): never {
+    while (this.kind !== EOF) this.advance();
+    throw new MappingSyntaxError(reason, this.filename, line, column);
   }
 
-  private isOp(text: string): boolean {
-    const t = this.peek();
-    return t.kind === 'op' && t.text === text;
+  private pos(): Position {
+    return { line: this.tline, column: this.tcol };
   }
 
-  private expectOp(text: string, what = `'${text}'`): Token {
-    if (!this.isOp(text)) this.fail(what);
-    return this.next();
+  private isOp(code: number): boolean {
+    return this.kind === OP && this.op === code;
+  }
+
+  private expectOp(code: number, what: string): void {
+    if (this.kind !== OP || this.op !== code) this.fail(what);
+    this.advance();
   }
 
   parseMapping(): MappingAst {
-    const sections: Partial<Record<'header' | 'comment' | 'selector', { value: PyValue; tok: Token; comment?: string }>> = {};
-    while (this.peek().kind !== 'eof') {
-      const tok = this.peek();
-      if (tok.kind !== 'name' || !['header', 'comment', 'selector'].includes(tok.text)) {
+    const sections: Partial<Record<'header' | 'comment' | 'selector', { value: PyValue; comment?: string }>> = {};
+    while (this.kind !== EOF) {
+      const text = this.text;
+      if (this.kind !== NAME || (text !== 'header' && text !== 'comment' && text !== 'selector')) {
         this.fail("a section assignment 'header = ', 'comment = ' or 'selector = '");
       }
-      this.next();
-      const section = tok.text as 'header' | 'comment' | 'selector';
+      const section = text;
       if (sections[section]) {
-        throw new MappingSyntaxError(`section '${section}' is defined more than once`, this.filename, tok.line, tok.column);
+        this.parseError(`section '${section}' is defined more than once`, this.tline, this.tcol);
       }
-      this.expectOp('=', `'=' after '${section}'`);
+      this.advance();
+      this.expectOp(C_EQUALS, `'=' after '${section}'`);
       if (section === 'comment') {
-        const s = this.peek();
-        if (s.kind !== 'str') this.fail('a string for the comment section');
+        if ((this.kind as TokenKind) !== STR) this.fail('a string for the comment section');
+        const p = this.pos();
         let text = '';
-        while (this.peek().kind === 'str') text += this.next().value;
-        sections.comment = { value: { t: 'str', v: text, pos: pos(s) }, tok, comment: text };
+        while ((this.kind as TokenKind) === STR) {
+          text += this.value;
+          this.advance();
+        }
+        sections.comment = { value: { t: 'str', v: text, pos: p }, comment: text };
       } else if (section === 'header') {
-        if (!this.isOp('{')) this.fail("a dict '{' for the header");
-        sections.header = { value: this.dict(), tok };
+        if (!this.isOp(C_LBRACE)) this.fail("a dict '{' for the header");
+        sections.header = { value: this.dict() };
       } else {
-        const s = this.peek();
         let value: PyValue;
-        if (s.kind === 'op' && s.text === '{') value = this.dict();
-        else if (s.kind === 'name' && SELECTOR_NAMES.has(s.text)) value = this.call();
+        if (this.isOp(C_LBRACE)) value = this.dict();
+        else if (this.kind === NAME && SELECTOR_NAMES.has(this.text)) value = this.call();
         else this.fail("a dict '{' or a selector call such as Match({...})");
-        sections.selector = { value, tok };
+        sections.selector = { value };
       }
-      if (this.isOp(';')) this.next();
+      if (this.isOp(C_SEMI)) this.advance();
     }
-    const eof = this.peek();
     if (!sections.header) {
-      throw new MappingSyntaxError("missing 'header = {...}' section", this.filename, eof.line, eof.column);
+      throw new MappingSyntaxError("missing 'header = {...}' section", this.filename, this.tline, this.tcol);
     }
     if (!sections.selector) {
-      throw new MappingSyntaxError("missing 'selector = ...' section", this.filename, eof.line, eof.column);
+      throw new MappingSyntaxError("missing 'selector = ...' section", this.filename, this.tline, this.tcol);
     }
     const ast: MappingAst = {
       header: sections.header.value as PyDict,
@@ -311,75 +368,89 @@ class Parser {
   }
 
   private call(): PyCall {
-    const nameTok = this.next();
-    this.expectOp('(', `'(' after ${nameTok.text}`);
-    if (!this.isOp('{')) this.fail(`a dict '{' as the argument of ${nameTok.text}(...)`);
+    const name = this.text;
+    const p = this.pos();
+    this.advance();
+    this.expectOp(C_LPAREN, `'(' after ${name}`);
+    if (!this.isOp(C_LBRACE)) this.fail(`a dict '{' as the argument of ${name}(...)`);
     const arg = this.dict();
-    if (this.isOp(',')) this.next(); // Match({...},) is legal Python
-    this.expectOp(')', `')' closing ${nameTok.text}(...)`);
-    return { t: 'call', name: nameTok.text as SelectorName, arg, pos: pos(nameTok) };
+    if (this.isOp(C_COMMA)) this.advance(); // Match({...},) is legal Python
+    this.expectOp(C_RPAREN, `')' closing ${name}(...)`);
+    return { t: 'call', name: name as SelectorName, arg, pos: p };
   }
 
   private dict(): PyDict {
-    const open = this.expectOp('{');
+    if (!this.isOp(C_LBRACE)) this.fail("'{'");
+    const open = this.pos();
+    this.advance();
     const entries: PyDictEntry[] = [];
-    while (!this.isOp('}')) {
-      const keyTok = this.peek();
-      const key = this.value('a dict key or \'}\'');
+    while (!this.isOp(C_RBRACE)) {
+      const keyLine = this.tline;
+      const keyColumn = this.tcol;
+      const key = this.parseValue("a dict key or '}'");
       if (!isHashable(key)) {
-        throw new MappingSyntaxError(
-          `a dict key must be a string, number, tuple, True, False or None, not a ${key.t}`,
-          this.filename,
-          keyTok.line,
-          keyTok.column,
-        );
+        this.parseError(`a dict key must be a string, number, tuple, True, False or None, not a ${key.t}`, keyLine, keyColumn);
       }
-      this.expectOp(':', "':' after a dict key");
-      const value = this.value('a value after \':\'');
-      entries.push({ key, value, pos: pos(keyTok) });
-      if (this.isOp(',')) this.next();
-      else if (!this.isOp('}')) this.fail("',' or '}' in a dict");
+      this.expectOp(C_COLON, "':' after a dict key");
+      const value = this.parseValue("a value after ':'");
+      entries.push({ key, value, pos: { line: keyLine, column: keyColumn } });
+      if (this.isOp(C_COMMA)) this.advance();
+      else if (!this.isOp(C_RBRACE)) this.fail("',' or '}' in a dict");
     }
-    this.next();
-    return { t: 'dict', entries, pos: pos(open) };
+    this.advance();
+    return { t: 'dict', entries, pos: open };
   }
 
   /** value ::= string | number | tuple | list | dict | selector-call | True | False | None */
-  private value(expected: string): PyValue {
-    const tok = this.peek();
-    switch (tok.kind) {
-      case 'str': {
-        this.next();
-        let v = tok.value!;
-        while (this.peek().kind === 'str') v += this.next().value; // implicit concatenation
-        return { t: 'str', v, pos: pos(tok) };
+  private parseValue(expected: string): PyValue {
+    switch (this.kind) {
+      case STR: {
+        const p = this.pos();
+        let v = this.value;
+        this.advance();
+        while (this.kind === STR) {
+          v += this.value; // implicit concatenation
+          this.advance();
+        }
+        return { t: 'str', v, pos: p };
       }
-      case 'num':
-        this.next();
-        return number(tok.text, false, tok);
-      case 'name':
-        if (tok.text === 'True' || tok.text === 'False') {
-          this.next();
-          return { t: 'bool', v: tok.text === 'True', pos: pos(tok) };
+      case NUM: {
+        const p = this.pos();
+        const text = this.text;
+        this.advance();
+        return number(text, false, p);
+      }
+      case NAME: {
+        const text = this.text;
+        if (text === 'True' || text === 'False') {
+          const p = this.pos();
+          this.advance();
+          return { t: 'bool', v: text === 'True', pos: p };
         }
-        if (tok.text === 'None') {
-          this.next();
-          return { t: 'none', pos: pos(tok) };
+        if (text === 'None') {
+          const p = this.pos();
+          this.advance();
+          return { t: 'none', pos: p };
         }
-        if (SELECTOR_NAMES.has(tok.text)) return this.call();
+        if (SELECTOR_NAMES.has(text)) return this.call();
         return this.fail(`${expected} (names other than True, False, None and selector names are not allowed)`);
-      case 'op':
-        if (tok.text === '-' || tok.text === '+') {
-          this.next();
-          const n = this.peek();
-          if (n.kind !== 'num') this.fail(`a number after unary '${tok.text}'`);
-          this.next();
-          return number(n.text, tok.text === '-', tok);
+      }
+      case OP: {
+        const op = this.op;
+        if (op === C_MINUS || op === C_PLUS) {
+          const p = this.pos();
+          const sign = this.text;
+          this.advance();
+          if ((this.kind as TokenKind) !== NUM) this.fail(`a number after unary '${sign}'`);
+          const text = this.text;
+          this.advance();
+          return number(text, op === C_MINUS, p);
         }
-        if (tok.text === '{') return this.dict();
-        if (tok.text === '(') return this.tuple();
-        if (tok.text === '[') return this.list();
+        if (op === C_LBRACE) return this.dict();
+        if (op === C_LPAREN) return this.tuple();
+        if (op === C_LBRACKET) return this.list();
         return this.fail(expected);
+      }
       default:
         return this.fail(expected);
     }
@@ -387,45 +458,53 @@ class Parser {
 
   /** `(x)` is x; `(x,)` and `(x, y)` are tuples; `()` is the empty tuple. */
   private tuple(): PyValue {
-    const open = this.next();
+    const open = this.pos();
+    this.advance();
     const items: PyValue[] = [];
     let sawComma = false;
-    while (!this.isOp(')')) {
-      items.push(this.value("a tuple element or ')'"));
-      if (this.isOp(',')) {
-        this.next();
+    while (!this.isOp(C_RPAREN)) {
+      items.push(this.parseValue("a tuple element or ')'"));
+      if (this.isOp(C_COMMA)) {
+        this.advance();
         sawComma = true;
-      } else if (!this.isOp(')')) {
+      } else if (!this.isOp(C_RPAREN)) {
         this.fail("',' or ')' in a tuple");
       }
     }
-    this.next();
+    this.advance();
     if (items.length === 1 && !sawComma) return items[0];
-    return { t: 'tuple', items, pos: pos(open) };
+    return { t: 'tuple', items, pos: open };
   }
 
   private list(): PyValue {
-    const open = this.next();
+    const open = this.pos();
+    this.advance();
     const items: PyValue[] = [];
-    while (!this.isOp(']')) {
-      items.push(this.value("a list element or ']'"));
-      if (this.isOp(',')) this.next();
-      else if (!this.isOp(']')) this.fail("',' or ']' in a list");
+    while (!this.isOp(C_RBRACKET)) {
+      items.push(this.parseValue("a list element or ']'"));
+      if (this.isOp(C_COMMA)) this.advance();
+      else if (!this.isOp(C_RBRACKET)) this.fail("',' or ']' in a list");
     }
-    this.next();
-    return { t: 'list', items, pos: pos(open) };
+    this.advance();
+    return { t: 'list', items, pos: open };
   }
 }
 
-function pos(tok: Token): Position {
-  return { line: tok.line, column: tok.column };
-}
-
-function number(text: string, negative: boolean, tok: Token): PyValue {
-  const isFloat = /[.eE]/.test(text) && !/^0[xX]/.test(text);
-  let v = /^0[xX]/.test(text) ? parseInt(text.slice(2), 16) : Number(text);
+function number(text: string, negative: boolean, pos: Position): PyValue {
+  const hex = text.length > 1 && (text.charCodeAt(1) === 120 || text.charCodeAt(1) === 88); // 0x / 0X
+  let isFloat = false;
+  if (!hex) {
+    for (let k = 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 46 || c === 101 || c === 69) {
+        isFloat = true;
+        break;
+      }
+    }
+  }
+  let v = hex ? parseInt(text.slice(2), 16) : Number(text);
   if (negative) v = -v;
-  return isFloat ? { t: 'float', v, pos: pos(tok) } : { t: 'int', v, pos: pos(tok) };
+  return isFloat ? { t: 'float', v, pos } : { t: 'int', v, pos };
 }
 
 function isHashable(v: PyValue): boolean {
@@ -435,8 +514,7 @@ function isHashable(v: PyValue): boolean {
 
 /** Parse mapping text into its AST. Throws MappingSyntaxError naming file, line and column. */
 export function parseMapping(text: string, filename = '<mapping>'): MappingAst {
-  const tokens = new Tokenizer(text, filename).tokenize();
-  return new Parser(tokens, filename).parseMapping();
+  return new Parser(text, filename).parseMapping();
 }
 
 /** Convert an AST value to a plain JS value: tuples/lists → arrays, dicts → Map-free objects keyed by str(key). */
