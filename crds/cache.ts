@@ -2,6 +2,7 @@
 // load and lookup repeat a great deal — conditioning of match-key elements, matcher objects,
 // dataset dates. One per MappingStore; bounded so a long-running server cannot grow it forever.
 import { conditionValue } from './conditioning';
+import { HeaderExpression } from './expressions';
 import { matcher, type Matcher } from './matchers';
 import { reformatDate } from './timestamp';
 
@@ -33,6 +34,7 @@ export class EngineCache {
   private readonly matchers = new Map<string, Matcher>();
   private readonly dates = new Map<string, string>();
   private readonly dateResults = new Map<string, string | DateFailure>();
+  private readonly expressions = new Map<string, HeaderExpression>();
 
   conditionValue(s: string): string {
     return this.conditioned.get(s) ?? remember(this.conditioned, s, conditionValue(s));
@@ -70,6 +72,14 @@ export class EngineCache {
   conditionNumber(n: number): string {
     if (n === 0) return conditionValue(n);
     return this.numbers.get(n) ?? rememberNumber(this.numbers, n, conditionValue(n));
+  }
+
+  /**
+   * A compiled header expression (immutable, so shared): rmaps repeat the same relevance and
+   * omit expressions. Compile errors are thrown each time, not cached.
+   */
+  expression(source: string): HeaderExpression {
+    return this.expressions.get(source) ?? remember(this.expressions, source, new HeaderExpression(source));
   }
 
   /** Matchers are immutable, so one per distinct conditioned key element is shared. */

@@ -115,6 +115,8 @@ export interface LoadOptions {
   eager?: boolean;
   /** Called with warnings (checksum downgraded to warn, failed relevance expressions). */
   warn?: (message: string) => void;
+  /** mappingChecksum(text), when the caller has computed it already */
+  checksum?: string;
 }
 
 abstract class BaseMapping {
@@ -590,7 +592,7 @@ export class ReferenceMapping extends BaseMapping {
     let code = source;
     for (const p of this.requiredParkeys) if (p.includes('.')) code = code.split(p).join(p.replace(/\./g, '_'));
     try {
-      return new HeaderExpression(code);
+      return this.selectorCache.expression(code);
     } catch (exc) {
       throw new MappingFormatError(`Can't load file ${pyStrRepr(this.name)} : invalid header expression ${pyStrRepr(source)}: ${(exc as Error).message}`);
     }
@@ -792,13 +794,22 @@ export function mappingFromText(text: string, filename: string, store?: MappingS
     try {
       const recorded = mapping.header['sha1sum'];
       if (recorded === undefined) throw new ChecksumError(`sha1sum is missing in ${pyStrRepr(base)}`);
-      if (mappingChecksum(text) !== pyStr(recorded)) throw new ChecksumError(`sha1sum mismatch in ${pyStrRepr(base)}`);
+      if ((options.checksum ?? mappingChecksum(text)) !== pyStr(recorded)) throw new ChecksumError(`sha1sum mismatch in ${pyStrRepr(base)}`);
     } catch (exc) {
       if (policy === 'warn') options.warn?.(`Checksum error : ${(exc as Error).message}`);
       else throw exc;
     }
   }
   return mapping;
+}
+
+/** fs.statSync, or undefined where fs.existsSync would say false (any error). */
+function statIfExists(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 interface CacheEntry {
@@ -829,30 +840,39 @@ export class MappingStore {
 
   /** The path of a mapping name (basename or path); throws MappingNotFoundError. */
   locate(name: string): string {
+    return this.find(name).file;
+  }
+
+  /** locate() and the file's stat, with one stat call per candidate path. */
+  private find(name: string): { file: string; stat: fs.Stats } {
     if (name.includes('/') || name.includes(path.sep)) {
       // A path: absolute, or relative to the mappings folder.
       const file = path.isAbsolute(name) ? name : path.join(this.mappingsDir, name);
-      if (fs.existsSync(file)) return file;
+      const stat = statIfExists(file);
+      if (stat) return { file, stat };
       throw new MappingNotFoundError(`Mapping file ${pyStrRepr(name)} not found`);
     }
     const flat = path.join(this.mappingsDir, name);
-    if (fs.existsSync(flat)) return flat;
+    let stat = statIfExists(flat);
+    if (stat) return { file: flat, stat };
     const obs = name.split(/[_.]/)[0].toLowerCase();
     const nested = path.join(this.mappingsDir, obs, name);
-    if (fs.existsSync(nested)) return nested;
+    stat = statIfExists(nested);
+    if (stat) return { file: nested, stat };
     throw new MappingNotFoundError(`Mapping ${pyStrRepr(name)} not found in ${pyStrRepr(this.mappingsDir)}`);
   }
 
   load(name: string): Mapping {
-    const file = this.locate(name);
-    const stat = fs.statSync(file);
+    const { file, stat } = this.find(name);
     const hit = this.byPath.get(file);
     if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.mapping;
     const text = fs.readFileSync(file, 'utf8');
-    const contentKey = path.basename(file) + ':' + mappingChecksum(text);
+    const checksum = mappingChecksum(text);
+    const contentKey = path.basename(file) + ':' + checksum;
     let mapping = this.byContent.get(contentKey);
     if (!mapping) {
       mapping = mappingFromText(text, path.basename(file), this, {
+        checksum,
         ignoreChecksum: this.ignoreChecksum,
         warn: (m) => this.warnings.push(m),
       });
