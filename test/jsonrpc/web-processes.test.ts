@@ -12,8 +12,18 @@ import { DEMO_CACHE } from './site';
 
 jest.setTimeout(120_000);
 
+/** The web processes forked by `pid` (not other children, like tsx's esbuild service). */
 const children = (pid: number): number[] =>
-  fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+  fs
+    .readdirSync(`/proc/${pid}/task`)
+    .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number))
+    .filter((child) => {
+      try {
+        return fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('web/server.ts');
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 
 it('two web processes answer on one port; a dead one is replaced; SIGTERM stops all', async () => {
   const target = freshSqliteDatabase();
