@@ -54,6 +54,13 @@ it('diffs the contexts: only the rule that changed a file counts (an added useaf
 
 it('setting the latest context records replaced_by_filename on the replaced reference only', async () => {
   expect(await replacedBy('d1a1001bj_drk.fits')).toBe('');
+  // Asked before the change too: get_file_info_map's answers are kept per catalog snapshot,
+  // so this also checks that a catalog change is never answered from the old snapshot.
+  const ask = () => site.rpcEnvelope('get_file_info_map', ['hst', ['d1a1001bj_drk.fits', 'd1a1001dj_drk.fits'], ['state', 'replaced_by_filename']]);
+  const [first, second] = [await ask(), await ask()];
+  expect(first.id).not.toEqual(second.id);
+  expect(first.result).toEqual({ 'd1a1001bj_drk.fits': { state: 'latest', replaced_by_filename: '' }, 'd1a1001dj_drk.fits': { state: 'archived', replaced_by_filename: '' } });
+  expect(second.result).toEqual(first.result);
   const changed = await setDefaultContext(site.db, { state: 'latest', context: 'hst_0003.pmap', username: 'test', description: 'new HRC dark', mappingsDir: mappingsDir() });
   expect(changed).toBe(true);
   expect(await replacedBy('d1a1001bj_drk.fits')).toBe('d1a1001dj_drk.fits');

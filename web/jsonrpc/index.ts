@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidParams, invalidRequest, methodNotFound, otherError, parseError, RpcError } from './errors';
 import { methods, type MethodDeps } from './methods';
+import { RawJson } from './raw-json';
 
 /** Largest request body accepted: 1000 headers of a few KB each, with room to spare. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -29,7 +30,7 @@ export function jsonRpcHandler(deps: MethodDeps): (req: IncomingMessage, res: Se
   };
 }
 
-async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer | undefined): Promise<unknown> {
+async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer | undefined): Promise<{ jsonrpc: string; id: unknown; result: unknown; error: unknown }> {
   let id: unknown = null;
   try {
     if (httpMethod !== 'POST') throw invalidRequest('JSON-RPC requests are POSTed.');
@@ -46,8 +47,11 @@ async function answer(table: ReturnType<typeof methods>, httpMethod: string, bod
 }
 
 /** Always HTTP 200. Written directly: Express's send() would hash every answer for an ETag. */
-function reply(res: ServerResponse, envelope: unknown): void {
-  const body = JSON.stringify(envelope);
+function reply(res: ServerResponse, envelope: { id: unknown; result: unknown }): void {
+  const body =
+    envelope.result instanceof RawJson
+      ? `{"jsonrpc":"1.0","id":${JSON.stringify(envelope.id) ?? 'null'},"result":${envelope.result.json},"error":null}`
+      : JSON.stringify(envelope);
   res.writeHead(200, { 'Content-Type': 'application/json-rpc', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -30,6 +30,7 @@ import {
   type ContextResolver,
 } from './checks';
 import { fail, otherError } from './errors';
+import { RawJson } from './raw-json';
 import { jpollPullMethod, type JpollSource } from '../jpoll';
 
 export interface MethodDeps {
@@ -51,7 +52,11 @@ export const CRDS_PROTOCOL_VERSION = '13.2.4';
 
 const CALVER_RE = /^(\d+)\.(\d+)\.(\d+)/;
 
+/** Serialized get_file_info_map answers kept per catalog snapshot (cleared when full). */
+const INFO_MAP_CACHE_ENTRIES = 2000;
+
 export function methods(deps: MethodDeps): Record<string, Method> {
+  const infoMapCache = new WeakMap<CatalogSnapshot, Map<string, RawJson>>();
   const { config, db, view, rules } = deps;
   const obs = config.observatory;
   const site = config.siteUrl;
@@ -280,6 +285,13 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       async run([observatory, files, fields]) {
         checkObservatory(observatory, obs);
         const s = await view.current();
+        // The same question about the same catalog gets the same answer: kept serialized per
+        // catalog snapshot (pipelines and `crds sync` ask for the same lists again and again).
+        let cache = infoMapCache.get(s);
+        if (!cache) infoMapCache.set(s, (cache = new Map()));
+        const key = JSON.stringify([files ?? null, fields ?? null]);
+        const cached = key.length <= 64 * 1024 ? cache.get(key) : undefined;
+        if (cached) return cached;
         const names = files === null || files === undefined ? [...s.files.keys()] : checkStringList(files, 'files', FILE_RE, 'InvalidFileList');
         const wanted = fields === null || fields === undefined ? undefined : checkStringList(fields, 'fields', FIELD_RE, 'InvalidFieldList');
         const out: Record<string, Record<string, string> | string> = {};
@@ -293,7 +305,11 @@ export function methods(deps: MethodDeps): Record<string, Method> {
             out[name] = picked;
           }
         }
-        return out;
+        if (key.length > 64 * 1024) return out;
+        const raw = new RawJson(JSON.stringify(out));
+        if (cache.size >= INFO_MAP_CACHE_ENTRIES) cache.clear();
+        cache.set(key, raw);
+        return raw;
       },
     },
 
