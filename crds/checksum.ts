@@ -23,12 +23,19 @@ const isBoundary = (c: number): boolean =>
   c === 10 || c === 13 || c === 11 || c === 12 || c === 0x1c || c === 0x1d || c === 0x1e || c === 0x85 || c === 0x2028 || c === 0x2029;
 
 /**
+ * The last Hash object, kept alive: V8 holds the Hash instance map (a field transition) weakly,
+ * and when it dies in a full GC the optimized mappingChecksum embedding it is deoptimized.
+ */
+let lastHash: unknown;
+
+/**
  * The CRDS mapping checksum of `text` (lower-case hex). Only the lines holding "sha1sum" are
  * removed, so line boundaries (Python splitlines: \n, \r\n, \r, \v, \f, \x1c-\x1e, \x85,
  * \u2028, \u2029) are looked for only around those occurrences; the rest is hashed as is.
  */
 export function mappingChecksum(text: string): string {
   const hash = createHash('sha1');
+  lastHash = hash;
   let from = 0;
   let at = text.indexOf('sha1sum');
   while (at !== -1) {

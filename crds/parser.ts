@@ -110,6 +110,8 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
  * Lines are counted as the scan goes, so positions cost no search.
  */
 class Parser {
+  /** keeps the instance map alive, see below */
+  static mapHolder?: Parser;
   private i = 0;
   private line = 1;
   private lineStart = 0;
@@ -511,6 +513,14 @@ function isHashable(v: PyValue): boolean {
   if (v.t === 'tuple') return v.items.every(isHashable);
   return v.t === 'str' || v.t === 'int' || v.t === 'float' || v.t === 'bool' || v.t === 'none';
 }
+
+/**
+ * One Parser kept alive for good (a class static; an unreferenced module const would be
+ * garbage): V8 holds an object's field-transition maps weakly, so once
+ * the last Parser dies a full GC frees its map and deoptimizes every optimized parser method
+ * that embeds it (a load right after a major GC then ran the parser unoptimized, ~4× slower).
+ */
+Parser.mapHolder = new Parser("header = {'a' : 1}\nselector = {}", '<map holder>');
 
 /** Parse mapping text into its AST. Throws MappingSyntaxError naming file, line and column. */
 export function parseMapping(text: string, filename = '<mapping>'): MappingAst {
