@@ -10,11 +10,9 @@ import { findDuplicateKeys } from '../duplicates';
 import { diffAction, mappingDifferences, type Difference } from '../diff';
 import { mappingFromText, PipelineContext, InstrumentContext, ReferenceMapping, type Mapping, type MappingStore } from '../mappings';
 import { parseMapping } from '../parser';
-import { globList, esotericKey } from '../matchers';
-import { conditionValue } from '../conditioning';
 import { pyRepr } from './pyexpr';
-import type { PyValue } from '../ast';
-import { isExpression, loadSpecs } from './tpn';
+import { loadSpecs } from './tpn';
+import { validateMapping } from './mapping_validate';
 import type { Log } from './validators';
 
 export interface MappingCertifyOptions {
@@ -24,6 +22,8 @@ export interface MappingCertifyOptions {
   context?: string;
   /** when given, every reference an rmap names must exist (the catalog's answer) */
   referenceExists?: (name: string) => boolean;
+  /** the mapping's text when it is not (yet) a file, e.g. a trial rmap update */
+  text?: string;
 }
 
 function errText(e: unknown): string {
@@ -96,54 +96,11 @@ function equivalentMapping(context: PipelineContext, m: Mapping): Mapping | unde
   return undefined;
 }
 
-/** The _ld.tpn value checks of validate_mapping for an rmap's Match keys. */
-function checkSelectorValues(m: ReferenceMapping, opts: MappingCertifyOptions, log: Log): void {
-  const specs = loadSpecs(opts.specsRoot, opts.observatory);
-  const infos = specs.tpnInfos(m.instrument.toLowerCase(), m.filekind.toLowerCase(), 'ld_tpn');
-  const valid = new Map<string, Set<string>>();
-  for (const info of infos) {
-    if (info.keytype !== 'H' || isExpression(info.presence) || info.datatype === 'X') continue;
-    if (!info.values.length || info.values[0].startsWith('&')) continue;
-    let values = info.values;
-    if (values.length === 1 && values[0].includes(':') && /^-?\d+:-?\d+$/.test(values[0])) {
-      const [lo, hi] = values[0].split(':').map(Number);
-      values = [];
-      for (let i = lo; i <= hi && values.length < 100000; i++) values.push(String(i));
-    }
-    valid.set(info.name.toUpperCase(), new Set(values.map((v) => String(conditionValue(v)))));
-  }
-  const parkeys = m.getRequiredParkeys();
-  const sel = m.ast.selector;
-  if (sel.t !== 'call' || sel.name !== 'Match') return;
-  const matchKeys = (m.header.parkey && m.header.parkey.t === 'tuple' && m.header.parkey.items[0]?.t === 'tuple' ? m.header.parkey.items[0].items : []).map((x: PyValue) =>
-    x.t === 'str' ? x.v.toUpperCase() : '',
-  );
-  void parkeys;
-  for (const e of sel.arg.entries) {
-    const key: PyValue[] = e.key.t === 'tuple' ? e.key.items : [e.key];
-    key.forEach((el: PyValue, i: number) => {
-      const name = matchKeys[i];
-      const allowed = name ? valid.get(name) : undefined;
-      if (!allowed || el.t !== 'str') return;
-      const raw = el.v;
-      if (esotericKey(raw) || raw.startsWith('NOT ') || raw === '*' || raw === 'N/A') return;
-      for (const v of globList(String(conditionValue(raw)))) {
-        if (v === '*' || v === 'N/A' || /[*?[]/.test(v)) continue;
-        if (!allowed.has(v)) {
-          log.error(
-            `Match(${matchKeys.map((k) => pyRepr(k)).join(', ')}) : (${key.map((k: PyValue) => (k.t === 'str' ? pyRepr(k.v) : String((k as { v?: unknown }).v))).join(', ')}) :  parameter=${pyRepr(name)} value=${pyRepr(v)} is not in (${[...allowed].sort().map((x) => pyRepr(x)).join(', ')})`,
-          );
-        }
-      }
-    });
-  }
-}
-
 export function certifyMapping(file: string, opts: MappingCertifyOptions, log: Log): void {
   const name = path.basename(file);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = opts.text ?? fs.readFileSync(file, 'utf8');
   } catch (e) {
     log.error(`Validation error : ${errText(e)}`);
     return;
@@ -198,9 +155,11 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
   }
   for (const w of warnings) log.warning(/sha1sum/.test(w) ? `Checksum error : ${w.replace(/^.*?(sha1sum)/, '$1')}` : w);
   try {
-    if (mapping instanceof ReferenceMapping) checkSelectorValues(mapping, opts, log);
+    validateMapping(mapping, { specs: loadSpecs(opts.specsRoot, opts.observatory), store: opts.store, file }, log);
   } catch (e) {
+    // an assertion of validate_mapping ends this file's certification (the real tool's trap)
     log.error(`Validation error : ${errText(e)}`);
+    return;
   }
   if (opts.store && opts.context) {
     try {

@@ -122,7 +122,8 @@ export function loadTpn(file: string): TpnInfo[] {
       .filter((x) => x !== '')
       .map((x) => unquote(x.split(SPACE_MAGIC).join(' ')));
     if (items.length !== 4 && items.length !== 5) {
-      throw new TpnDefinitionError(`In '${path.basename(file)}' : malformed constraint line ${JSON.stringify(line)}`);
+      // the real loader unpacks 5 fields: its ValueError is all it reports (the line is not named)
+      throw new TpnDefinitionError(items.length < 5 ? `not enough values to unpack (expected 5, got ${items.length})` : 'too many values to unpack (expected 5)');
     }
     const [name, keytype, datatype, presence, valuesField] = items;
     let values: string[] = [];
