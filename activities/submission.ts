@@ -16,7 +16,7 @@ import { contextSerial, FILE_NAME_RE, fitsPrimaryKeywords, useafterOf } from '..
 import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
 import { CrdsError, MappingStore, getFileProperties, mappingSeries, TypeSpecs } from '../crds';
-import { certifyFile } from '../crds/certify';
+import { certifyInThread } from './certify-thread';
 import { newContext, rmapInsertReferences, type ReferenceToInsert } from '../crds/refactor';
 import type { DeliveryState, GeneratedMapping, PmapMode, SubmittedFile } from '../workflows/submission-types';
 
@@ -94,6 +94,15 @@ async function sha1sum(file: string, heartbeat: (bytes: number) => void): Promis
     heartbeat((bytes += (chunk as Buffer).length));
   }
   return hash.digest('hex');
+}
+
+/** The activity's cancellation signal, or undefined outside an activity. */
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
 }
 
 function heartbeat(details?: unknown): void {
@@ -240,18 +249,28 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
       return context;
     },
 
-    /** crds certify of one uploaded file against the derivation context (heartbeats around the check). */
+    /**
+     * crds certify of one uploaded file against the derivation context, in a worker thread
+     * while the activity heartbeats (a killed worker's certify is retried within the
+     * heartbeat timeout).
+     */
     async certifySubmissionFile(input: CertifyInput): Promise<SubmittedFile['certify'] & { instrument: string; filekind: string }> {
       const paths = submissionPaths(config, input.observatory);
       const file = path.join(paths.submission(input.submissionId), input.uploadedAs);
       heartbeat({ file: input.uploadedAs, phase: 'start' });
-      const result = certifyFile(file, {
-        observatory: input.observatory,
-        specsRoot,
-        mappingsDir: paths.mappings,
-        context: input.context,
-        locateReference: input.compareOldReference ? (name) => path.join(paths.references, name) : undefined,
-      });
+      const result = await certifyInThread(
+        file,
+        {
+          observatory: input.observatory,
+          specsRoot,
+          mappingsDir: paths.mappings,
+          context: input.context,
+          referencesDir: input.compareOldReference ? paths.references : undefined,
+        },
+        () => heartbeat({ file: input.uploadedAs, phase: 'certifying' }),
+        5_000,
+        cancellationSignal(),
+      );
       heartbeat({ file: input.uploadedAs, phase: 'done' });
       let kind = { instrument: '', filekind: '' };
       if (result.errors === 0) kind = referenceKind(input.observatory, file);

@@ -36,8 +36,9 @@ export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(D
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as const;
 const files = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry });
-// certify is one synchronous check per file: heartbeats come before and after it.
-const certify = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', retry });
+// certify runs in a worker thread while its activity heartbeats: a killed worker's certify
+// is retried within 30 s.
+const certify = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry });
 // Delivery heartbeats between its phases: a killed worker's delivery resumes within 30 s.
 const deliver = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', retry });
 const archive = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '2 minutes', retry });

@@ -72,16 +72,26 @@ export interface SubmissionSite {
   close(): Promise<void>;
 }
 
-export async function startSubmissionSite(prefix: string): Promise<SubmissionSite> {
-  const target: TestDatabase = await freshMysqlDatabase(prefix);
+export interface SiteOptions {
+  /** Type specs and tpns (default the real ones, SPECS). */
+  specsDir?: string;
+  /** A Temporal server of the test's own (default ops/runtests' one). */
+  temporalAddress?: string;
+  /** A MariaDB server of the test's own, `mysql://user:pass@host:port` (default ops/runtests' one). */
+  mysqlUrl?: string;
+}
+
+export async function startSubmissionSite(prefix: string, options: SiteOptions = {}): Promise<SubmissionSite> {
+  const address = options.temporalAddress ?? temporalAddress();
+  const target: TestDatabase = await freshMysqlDatabase(prefix, options.mysqlUrl);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-'));
   const smtp = await startSmtp();
-  const namespace = await freshNamespace(prefix);
+  const namespace = await freshNamespace(prefix, address);
   const env = {
     CRDS_OBSERVATORY: 'hst',
     CRDS_USECASE: 'test',
     CRDS_DATABASE_URL: target.url,
-    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
     CRDS_TASK_QUEUE: uniqueName(prefix),
     CRDS_FILE_CACHE: path.join(work, 'file_cache'),
@@ -90,14 +100,14 @@ export async function startSubmissionSite(prefix: string): Promise<SubmissionSit
     CRDS_SMTP_URL: smtp.url,
     CRDS_MAIL_FROM: 'crds@test.example',
     CRDS_MAIL_TO: 'datamng@test.example',
-    CRDS_SPECS_DIR: SPECS,
+    CRDS_SPECS_DIR: options.specsDir ?? SPECS,
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.databaseUrl);
   await importCache(db, { source: REAL_CACHE, fileCache: config.fileCache, observatory: 'hst', contexts: { latest: CONTEXT, edit: CONTEXT } });
   await createUser(db, { username: 'alice', email: 'alice@test.example', password: 'alice-password' });
   await createUser(db, { username: 'bob', email: 'bob@test.example', password: 'bob-password' });
-  const connection = await Connection.connect({ address: temporalAddress() });
+  const connection = await Connection.connect({ address });
   // ops/search-attributes registers them for the dev server's default namespace only.
   await connection.operatorService.addSearchAttributes({
     namespace,

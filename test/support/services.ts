@@ -23,8 +23,8 @@ export interface TestDatabase {
 }
 
 /** Creates an empty MariaDB database for one test file. */
-export async function freshMysqlDatabase(prefix: string): Promise<TestDatabase> {
-  const server = required('CRDS_TEST_MYSQL_URL').replace(/\/$/, '');
+export async function freshMysqlDatabase(prefix: string, serverUrl?: string): Promise<TestDatabase> {
+  const server = (serverUrl ?? required('CRDS_TEST_MYSQL_URL')).replace(/\/$/, '');
   const name = uniqueName(`crds_${prefix}`).replace(/[^A-Za-z0-9_]/g, '_');
   const admin = await createConnection(server);
   await admin.query(`CREATE DATABASE \`${name}\``);
@@ -53,11 +53,11 @@ export function freshSqliteDatabase(): TestDatabase {
  * are fixed, like `clear-expired-locks`) and workflows of different files never meet.
  * Resolves once the namespace accepts calls.
  */
-export async function freshNamespace(prefix: string): Promise<string> {
+export async function freshNamespace(prefix: string, address = temporalAddress()): Promise<string> {
   const { Connection } = await import('@temporalio/client');
   const { msToTs } = await import('@temporalio/common/lib/time');
   const namespace = uniqueName(prefix).replace(/_/g, '-');
-  const connection = await Connection.connect({ address: temporalAddress() });
+  const connection = await Connection.connect({ address });
   try {
     await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     const deadline = Date.now() + 30_000;
