@@ -1,7 +1,10 @@
 // Certify: the one implementation used by the submission workflow, `ops/manage certify` and
 // the tests (crds-rules.md §6).
 //
-//   certifyFiles(files, options) → CertifyResult[]   one result per file, findings in order
+//   certifyFiles(files, options) → CertifyResult[]   one result per file, findings in order,
+//                                    then (no errors so far, a context given) one per trial rmap
+//                                    update of the group check (result.group set)
+//   checkGroup(files, options)   → CertifyResult[]   the group check alone
 //   certifyFile(file, options)   → CertifyResult
 //   formatFinding(result, finding) → the real tool's log line
 //
@@ -18,6 +21,7 @@ import { fileFormat } from './headers';
 import { annotateFitsKeywords } from './jwst';
 import { certifyMapping } from './mapping';
 import { certifyReference } from './reference';
+import { checkRmapUpdates, isReferenceName } from './group';
 import type { Finding, Log } from './validators';
 
 export type { Finding } from './validators';
@@ -36,6 +40,8 @@ export interface CertifyOptions {
   referenceExists?: (name: string) => boolean;
   /** a store to reuse across calls (else one per call of certifyFiles) */
   store?: MappingStore;
+  /** certifyFiles: run the group check (trial rmap updates); default true, as the real command */
+  checkRmapUpdates?: boolean;
 }
 
 export interface CertifyResult {
@@ -47,6 +53,8 @@ export interface CertifyResult {
   errors: number;
   warnings: number;
   seconds: number;
+  /** group check results: the submitted references trial-inserted into this rmap */
+  group?: { references: string[] };
 }
 
 const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'];
@@ -124,7 +132,34 @@ function observatoryOfContext(context?: string): string | undefined {
 
 export function certifyFiles(files: string[], options: CertifyOptions): CertifyResult[] {
   const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
-  return files.map((f) => certifyFile(f, { ...options, store }));
+  const results = files.map((f) => certifyFile(f, { ...options, store }));
+  // certify_files: the rmap update check runs only when the files certified without errors
+  if (options.checkRmapUpdates !== false && !results.some((r) => r.errors > 0)) results.push(...checkGroup(files, { ...options, store }));
+  return results;
+}
+
+/**
+ * The group check (certify.check_rmap_updates): the references among `files` trial-inserted
+ * into their rmaps of `options.context`, each updated rmap certified. Needs a context and
+ * mappings; without them nothing is checked.
+ */
+export function checkGroup(files: string[], options: CertifyOptions): CertifyResult[] {
+  const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
+  const refs = files.filter(isReferenceName);
+  if (!store || !options.context || !refs.length) return [];
+  const start = process.hrtime.bigint();
+  const observatory = options.observatory ?? observatoryOfName(refs[0]) ?? observatoryOfTelescope(refs[0], fileFormat(refs[0])) ?? observatoryOfContext(options.context) ?? 'hst';
+  const groups = checkRmapUpdates(refs, { observatory, specsRoot: options.specsRoot, store, context: options.context }, () => collector(observatory));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return groups.map((g) => ({
+    file: g.rmap ?? 'rmap update check',
+    format: 'mapping',
+    findings: g.findings,
+    errors: g.findings.filter((f) => f.level === 'ERROR').length,
+    warnings: g.findings.filter((f) => f.level === 'WARNING').length,
+    seconds: seconds / groups.length,
+    group: { references: g.references },
+  }));
 }
 
 /** A finding as the real command prints it (errors carry the file; warnings do not). */

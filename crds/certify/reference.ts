@@ -471,3 +471,18 @@ function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: st
   }
   return undefined;
 }
+
+/**
+ * A reference's header for a trial rmap insertion (the group check): every keyword of the
+ * file in reference vocabulary (or-lists joined with '|'), and its raw form for naming.
+ */
+export function referenceHeaderForInsert(filepath: string): { header: Record<string, string>; raw: Map<string, string> } {
+  const l = loadRaw(filepath, fileFormat(filepath));
+  try {
+    const header: Record<string, string> = {};
+    for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
+    return { header, raw: l.raw };
+  } finally {
+    l.fits?.close();
+  }
+}

@@ -1,9 +1,10 @@
 // Shared by the certify differential test and its iteration script: runs our certify on the
 // same files as the real tool and reduces both sides' messages to comparable findings.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { certifyFile, fileObservatory, type CertifyResult } from '../../crds/certify';
+import { certifyFile, checkGroup, fileObservatory, type CertifyResult } from '../../crds/certify';
 import { MappingStore } from '../../crds/mappings';
 import { CRDS_PYTHON, REPO_ROOT, SHARED_DATA, TESTDATA } from '../support/paths';
 
@@ -12,8 +13,13 @@ export const MAPPINGS_DIR = path.join(SHARED_DATA, 'crds-cache', 'mappings');
 export const REFERENCES = path.join(SHARED_DATA, 'crds-cache', 'references');
 /** The default comparison context of the real command: the operational context of each observatory. */
 export const OPERATIONAL: Record<string, string> = { hst: 'hst_0729.pmap', jwst: 'jwst_0541.pmap', roman: 'roman_0004.pmap' };
+/**
+ * The group check (trial rmap updates) runs on both sides unless CRDS_CERTIFY_DIFF_NO_GROUP is
+ * set (for iteration only: the differential test itself runs with it).
+ */
+export const GROUP_CHECK = !process.env.CRDS_CERTIFY_DIFF_NO_GROUP;
 /** Options given to every run of the real command (see the test's notes). */
-export const ORACLE_EXTRA = '--dont-recurse-mappings --dont-check-rmap-updates';
+export const ORACLE_EXTRA = '--dont-recurse-mappings' + (GROUP_CHECK ? '' : ' --dont-check-rmap-updates');
 
 const EXTENSIONS = /\.(fits|asdf|json|yaml|r\dh|pmap|imap|rmap|tmp)$/;
 
@@ -38,28 +44,63 @@ export interface OracleResult {
   messages: [string, string][];
 }
 
-/** Run the real `crds certify` on `files` (in `parallel` processes). */
-export async function runOracle(files: string[], parallel = 2): Promise<OracleResult[]> {
-  const chunks: string[][] = Array.from({ length: parallel }, () => []);
-  files.forEach((f, i) => chunks[i % parallel].push(f));
+/**
+ * Run the real `crds certify` on `files` in `parallel` long-lived processes (default: one per
+ * core). Each process starts Python and loads the library and the contexts once, then takes
+ * its next file from a shared queue when it is free, so a few slow files (SYNPHOT graphs,
+ * large tables) do not leave the other process idle. The heaviest files (by size) go first.
+ */
+export async function runOracle(files: string[], parallel = Math.max(1, os.cpus().length)): Promise<OracleResult[]> {
   const script = path.join(REPO_ROOT, 'test', 'certify', 'oracle', 'certify.py');
-  const runs = chunks.filter((c) => c.length).map(
-    (chunk) =>
-      new Promise<OracleResult[]>((resolve, reject) => {
-        const args = [script, '--mappings', MAPPINGS_DIR, '--specs', SPECS, '--references', REFERENCES, '--extra', ORACLE_EXTRA, ...chunk];
-        const p = spawn(CRDS_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        p.stdout.on('data', (d) => (out += d));
-        p.stderr.on('data', (d) => (err += d));
-        p.on('error', reject);
-        p.on('close', (code) => {
-          if (code !== 0) return reject(new Error(`oracle exited ${code}: ${err.slice(-2000)}`));
-          resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
-        });
-      }),
-  );
-  return (await Promise.all(runs)).flat();
+  const size = (f: string): number => {
+    try {
+      return fs.statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  const queue = [...files].sort((a, b) => size(b) - size(a) || (a < b ? -1 : 1));
+  const results: OracleResult[] = [];
+  const worker = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (!queue.length) return resolve();
+      const warm = Object.entries(OPERATIONAL).map(([o, c]) => `${o}=${c}`).join(',');
+      const args = [script, '--mappings', MAPPINGS_DIR, '--specs', SPECS, '--references', REFERENCES, '--extra', ORACLE_EXTRA, '--warm', warm, '--stdin'];
+      const p = spawn(CRDS_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let pending = 0;
+      const feed = (): void => {
+        const next = queue.shift();
+        if (next === undefined) p.stdin.end();
+        else {
+          pending++;
+          p.stdin.write(next + '\n');
+        }
+      };
+      p.stdout.on('data', (d) => {
+        out += d;
+        let nl: number;
+        while ((nl = out.indexOf('\n')) >= 0) {
+          const line = out.slice(0, nl).trim();
+          out = out.slice(nl + 1);
+          if (!line) continue;
+          results.push(JSON.parse(line) as OracleResult);
+          pending--;
+          if (pending === 0) feed();
+        }
+      });
+      p.stderr.on('data', (d) => (err += d));
+      p.on('error', reject);
+      p.on('close', (code) => {
+        if (code !== 0) return reject(new Error(`oracle exited ${code}: ${err.slice(-2000)}`));
+        if (pending !== 0) return reject(new Error(`oracle ended with ${pending} files unanswered: ${err.slice(-2000)}`));
+        resolve();
+      });
+      feed();
+    });
+  await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, worker));
+  return results;
 }
 
 /**
@@ -76,16 +117,27 @@ let store: MappingStore | undefined;
 export function runOurs(file: string): CertifyResult {
   store ??= new MappingStore(MAPPINGS_DIR, { ignoreChecksum: 'warn' });
   const observatory = observatoryOf(file);
-  return certifyFile(file, {
+  const options = {
     observatory,
     specsRoot: SPECS,
     store,
     context: OPERATIONAL[observatory],
-    locateReference: (name) => {
+    locateReference: (name: string) => {
       const p = path.join(REFERENCES, observatory, name);
       return fs.existsSync(p) ? p : undefined;
     },
-  });
+  };
+  const result = certifyFile(file, options);
+  // certify_files: the group check follows when the file passed (one file per run, as the oracle)
+  if (GROUP_CHECK && result.errors === 0) {
+    for (const g of checkGroup([file], options)) {
+      result.findings.push(...g.findings);
+      result.errors += g.errors;
+      result.warnings += g.warnings;
+      result.seconds += g.seconds;
+    }
+  }
+  return result;
 }
 
 /**

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadConfig } from '../../config';
-import { certifyFile } from '../../crds/certify';
+import { certifyFile, certifyFiles } from '../../crds/certify';
 import { demoFits } from '../../config/demo/generate';
 import { REPO_ROOT } from '../support/paths';
 
@@ -59,6 +59,27 @@ describe('certify with the demo site specs', () => {
     const file = path.join(tmp, 'hst_acs_darkfile_0001.rmap');
     fs.writeFileSync(file, text);
     expect(keysOf(file).join('\n')).toMatch(/ERROR Match\('DETECTOR', 'CCDAMP'\) : \('SBC', 'C'\) :  parameter='DETECTOR' value='SBC' is not in/);
+  });
+
+  it('group check: the references are trial-inserted into their rmaps of the context', () => {
+    const one = variant('t1a1001aj_drk.fits', { detector: 'HRC', ccdamp: 'C', useafter: '2010-01-01 00:00:00' });
+    const ok = certifyFiles([one], { specsRoot, mappingsDir: MAPPINGS, context: 'hst_0001.pmap' });
+    expect(ok.map((r) => [path.basename(r.file), r.errors])).toEqual([
+      ['t1a1001aj_drk.fits', 0],
+      ['hst_acs_darkfile_0001.rmap', 0],
+    ]);
+    expect(ok[1].group?.references).toEqual([one]);
+    // two submitted files for one match case: each would replace the other
+    const twin = variant('t1a1001bj_drk.fits', { detector: 'HRC', ccdamp: 'C', useafter: '2010-01-01 00:00:00' });
+    const both = certifyFiles([one, twin], { specsRoot, mappingsDir: MAPPINGS, context: 'hst_0001.pmap' });
+    expect(both.slice(0, 2).map((r) => r.errors)).toEqual([0, 0]);
+    expect(both[2].findings.filter((f) => f.level === 'ERROR').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^Both 't1a1001bj_drk.fits' and 't1a1001aj_drk.fits' identically match case/),
+    ]);
+    // no group check when a file fails, or when asked not to
+    const bad = variant('t1a1001cj_drk.fits', { detector: 'SBC' });
+    expect(certifyFiles([one, twin, bad], { specsRoot, mappingsDir: MAPPINGS, context: 'hst_0001.pmap' }).length).toBe(3);
+    expect(certifyFiles([one, twin], { specsRoot, mappingsDir: MAPPINGS, context: 'hst_0001.pmap', checkRmapUpdates: false }).length).toBe(2);
   });
 
   it('ops/manage certify works on the demo site without --specs', () => {

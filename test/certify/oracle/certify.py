@@ -1,9 +1,9 @@
 """Oracle for the certify differential test: runs the real `crds certify` command (its
-CertifyScript, in-process, one run per file) offline on the real rules and the shared type
+CertifyScript, one run per file, each in a fork of one warmed-up process) offline on the real rules and the shared type
 specs, and prints one JSON record per file: the exit status and every ERROR / WARNING /
 INFO line it logged.
 
-Usage: certify.py --mappings DIR --specs DIR --references DIR [--context NAME] [--extra "ARGS"] FILE...
+Usage: certify.py --mappings DIR --specs DIR --references DIR [--context NAME] [--extra "ARGS"] FILE...|--stdin
 (stdout: one JSON line per file, {file, status, seconds, messages: [[level, text], ...]}).
 --extra (e.g. "--dont-recurse-mappings --dont-check-rmap-updates") go to every run.
 
@@ -14,6 +14,7 @@ Set-up that differs from a bare `crds certify`:
 * the type specs and .tpn files are read from --specs instead of the copies inside the
   installed package, so that both implementations certify against the same constraints.
 """
+import gc
 import json
 import logging
 import os
@@ -38,6 +39,8 @@ MAPPINGS = arg("--mappings")
 SPECS = arg("--specs")
 REFERENCES = arg("--references")
 CONTEXT = arg("--context")
+# --warm "hst=hst_0729.pmap,jwst=..." : contexts loaded before the per-file forks
+WARM = [tuple(x.split("=", 1)) for x in arg("--warm", "").split(",") if "=" in x]
 EXTRA = arg("--extra", "").split()
 FILES = sys.argv[1:]
 
@@ -66,6 +69,7 @@ for obs in OBSERVATORIES:
     locator = utils.get_locator_module(obs)
     locator.tpn_path = (lambda o: lambda tpn_file: os.path.join(SPECS, o, "tpns", tpn_file))(obs)
 
+import crds  # noqa: E402
 from crds.certify import certify  # noqa: E402
 
 
@@ -82,7 +86,19 @@ capture = Capture()
 log.remove_console_handler()
 log.THE_LOGGER.logger.addHandler(capture)
 
-for path in FILES:
+def paths():
+    """The files to certify: the command line, else (--stdin) one path per line of stdin, read
+    as they come so that the caller can hand each worker its next file when it is free."""
+    if FILES != ["--stdin"]:
+        yield from FILES
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def certify_one(path):
+    """One run of the real command on `path`, as `crds certify PATH EXTRA...`."""
     capture.records = []
     log.THE_LOGGER.reset()
     argv = ["crds.certify", path] + EXTRA
@@ -96,5 +112,44 @@ for path in FILES:
     except Exception as exc:  # noqa: BLE001  (reported, not hidden)
         capture.records.append(["CRASH", repr(exc)])
         status = -1
-    print(json.dumps({"file": path, "status": status, "seconds": time.perf_counter() - start,
-                      "messages": capture.records}), flush=True)
+    return {"file": path, "status": status, "seconds": time.perf_counter() - start,
+            "messages": capture.records}
+
+
+# Every file is certified in a fork of this warmed-up process: Python, the library and the
+# operational contexts are loaded once (the parent), and each file starts from that same
+# state, so nothing one run caches or writes (the library caches mappings by name, and the
+# group check's trial rmaps carry the names of the context's rmaps) can leak into the next.
+# gc.freeze() keeps the copy-on-write pages shared and the real tool's per-file gc.collect()
+# (memory_cleanup) off the frozen heap.
+for obs, ctx in WARM:
+    # the calls the certifier makes (their caches are keyed by the arguments)
+    for load in (lambda: crds.get_pickled_mapping(ctx, ignore_checksum="warn"),
+                 lambda: crds.get_pickled_mapping(ctx),
+                 lambda: crds.get_cached_mapping(ctx)):
+        try:
+            load()
+        except Exception:  # noqa: BLE001  (the children report their own errors)
+            pass
+gc.collect()
+gc.freeze()
+
+for path in paths():
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_end)
+        try:
+            result = certify_one(path)
+        except BaseException as exc:  # noqa: BLE001
+            result = {"file": path, "status": -1, "seconds": 0, "messages": [["CRASH", repr(exc)]]}
+        with os.fdopen(write_end, "w") as out:
+            out.write(json.dumps(result))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as inp:
+        text = inp.read()
+    os.waitpid(pid, 0)
+    if not text:
+        text = json.dumps({"file": path, "status": -1, "seconds": 0, "messages": [["CRASH", "child died"]]})
+    print(text, flush=True)
