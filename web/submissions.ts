@@ -128,13 +128,15 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     try {
       return await withDeadline(client, () => client.workflow.getHandle(workflowId(resultsId)).executeUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE, { args: [decision] }));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(`No submission '${resultsId}'.`);
       if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefused(err.cause?.message ?? err.message);
-      // An update to a finished workflow is refused by the server with a plain error.
+      // An update to a finished workflow is refused by the server with a plain error, or
+      // with NOT_FOUND "workflow execution already completed" (which the client reports as
+      // WorkflowNotFoundError): look first, the workflow is there.
       if (/workflow execution already completed/i.test(String((err as Error).message))) {
         const p = await progress(resultsId);
         throw new DecisionRefused(`This submission is ${p?.status ?? 'finished'}${p?.disposition ? ` (${p.disposition})` : ''}: nothing to ${decision.action}.`);
       }
+      if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(`No submission '${resultsId}'.`);
       throw err;
     }
   }
