@@ -131,6 +131,21 @@ for obs, ctx in WARM:
             load()
         except Exception:  # noqa: BLE001  (the children report their own errors)
             pass
+# What every child would otherwise load again: the Python packages the certifiers import
+# lazily and the mapping grammar (parsley compiles it on first use). Loading them parses one
+# of the shared mappings and certifies nothing, so the children's results do not depend on it.
+for module in ("astropy.io.fits", "asdf", "crds.certify.validators", "crds.refactoring.refactor",
+               "stdatamodels.jwst.datamodels", "roman_datamodels.datamodels"):
+    try:
+        __import__(module)
+    except Exception:  # noqa: BLE001  (not installed: the child reports what it needs)
+        pass
+try:
+    from crds.certify import mapping_parser
+    warm_map = sorted(n for n in os.listdir(os.path.join(MAPPINGS, "hst")) if n.endswith(".rmap"))[0]
+    mapping_parser.parse_mapping(os.path.join(MAPPINGS, "hst", warm_map))
+except Exception:  # noqa: BLE001
+    pass
 gc.collect()
 gc.freeze()
 
