@@ -204,6 +204,10 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
       if (fieldName === CSRF_FIELD) fieldToken = value;
     });
     bb.on('file', (fieldName, stream, info) => {
+      // A dropped connection destroys the part with an error. The write path handles it once
+      // it starts, but a refused part, or one still waiting for its turn, has no other
+      // listener: without this one the error event would take the whole process down.
+      stream.on('error', () => undefined);
       const name = info.filename ?? '';
       fileCount += 1;
       const refuse = (status: number, message: string) => track(name, stream, Promise.reject(new UploadError(status, message)));
