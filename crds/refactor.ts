@@ -12,6 +12,7 @@ import { AmbiguousMatchError, CrdsError, MappingFormatError, ValidationError } f
 import { HeaderExpression, type PyObj } from './expressions';
 import { parseMapping, pyFloatRepr, pyRepr, pyToJs } from './parser';
 import { dictEntries, headerGet, pyEquals, sortSelections, withFreshChecksum, withHeaderField } from './serialize';
+import { JWST_PATTERN_TRANSLATIONS } from './jwst-keywords';
 import { reformatDate } from './timestamp';
 
 /** Reference file header values, keyword → value as read from the file (strings). */
@@ -625,31 +626,6 @@ function hstReferenceKeysToDatasetKeys(header: Record<string, string>, options: 
   return result;
 }
 
-const JWST_PATTERN_TRANSLATIONS: Record<string, string> = {
-  'META.EXPOSURE.P_EXPTYPE': 'META.EXPOSURE.TYPE',
-  P_EXP_TY: 'META.EXPOSURE.TYPE',
-  'META.INSTRUMENT.P_BAND': 'META.INSTRUMENT.BAND',
-  P_BAND: 'META.INSTRUMENT.BAND',
-  'META.INSTRUMENT.P_DETECTOR': 'META.INSTRUMENT.DETECTOR',
-  P_DETECT: 'META.INSTRUMENT.DETECTOR',
-  'META.INSTRUMENT.P_CHANNEL': 'META.INSTRUMENT.CHANNEL',
-  P_CHANNE: 'META.INSTRUMENT.CHANNEL',
-  'META.INSTRUMENT.P_FILTER': 'META.INSTRUMENT.FILTER',
-  P_FILTER: 'META.INSTRUMENT.FILTER',
-  'META.INSTRUMENT.P_PUPIL': 'META.INSTRUMENT.PUPIL',
-  P_PUPIL: 'META.INSTRUMENT.PUPIL',
-  'META.INSTRUMENT.P_MODULE': 'META.INSTRUMENT.MODULE',
-  P_MODULE: 'META.INSTRUMENT.MODULE',
-  'META.SUBARRAY.P_SUBARRAY': 'META.SUBARRAY.NAME',
-  P_SUBARR: 'META.SUBARRAY.NAME',
-  'META.INSTRUMENT.P_GRATING': 'META.INSTRUMENT.GRATING',
-  P_GRATIN: 'META.INSTRUMENT.GRATING',
-  'META.EXPOSURE.PREADPATT': 'META.EXPOSURE.READPATT',
-  'META.EXPOSURE.P_READPATT': 'META.EXPOSURE.READPATT',
-  P_READPA: 'META.EXPOSURE.READPATT',
-  'META.INSTRUMENT.PCORONAGRAPH': 'META.INSTRUMENT.CORONAGRAPH',
-  P_CORONM: 'META.INSTRUMENT.CORONAGRAPH',
-};
 
 // Keyword synonyms (jwst/locate.py CROSS_STRAPPED_KEYWORDS plus the FITS ↔ data-model pairs
 // of the core parkeys, which the library gets from the data-model schemas).

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
 import type { CellValue } from '../io/fits-tables';
 import type { MappingStore, ReferenceMapping } from '../mappings';
+import { JWST_PATTERN_TRANSLATIONS } from '../jwst-keywords';
 import { rmapInsertReferences } from '../refactor';
 import { reformatUseafter } from './dates';
 import {
@@ -108,31 +109,6 @@ function hstCdbsProperties(base: string, specs: ObservatorySpecs): FilePropertie
 
 // ---------------------------------------------------------------------------------------------
 
-const JWST_TRANSLATIONS: Record<string, string> = {
-  'META.EXPOSURE.P_EXPTYPE': 'META.EXPOSURE.TYPE',
-  P_EXP_TY: 'META.EXPOSURE.TYPE',
-  'META.INSTRUMENT.P_BAND': 'META.INSTRUMENT.BAND',
-  P_BAND: 'META.INSTRUMENT.BAND',
-  'META.INSTRUMENT.P_DETECTOR': 'META.INSTRUMENT.DETECTOR',
-  P_DETECT: 'META.INSTRUMENT.DETECTOR',
-  'META.INSTRUMENT.P_CHANNEL': 'META.INSTRUMENT.CHANNEL',
-  P_CHANNE: 'META.INSTRUMENT.CHANNEL',
-  'META.INSTRUMENT.P_FILTER': 'META.INSTRUMENT.FILTER',
-  P_FILTER: 'META.INSTRUMENT.FILTER',
-  'META.INSTRUMENT.P_PUPIL': 'META.INSTRUMENT.PUPIL',
-  P_PUPIL: 'META.INSTRUMENT.PUPIL',
-  'META.INSTRUMENT.P_MODULE': 'META.INSTRUMENT.MODULE',
-  P_MODULE: 'META.INSTRUMENT.MODULE',
-  'META.SUBARRAY.P_SUBARRAY': 'META.SUBARRAY.NAME',
-  P_SUBARR: 'META.SUBARRAY.NAME',
-  'META.INSTRUMENT.P_GRATING': 'META.INSTRUMENT.GRATING',
-  P_GRATIN: 'META.INSTRUMENT.GRATING',
-  'META.EXPOSURE.PREADPATT': 'META.EXPOSURE.READPATT',
-  'META.EXPOSURE.P_READPATT': 'META.EXPOSURE.READPATT',
-  P_READPA: 'META.EXPOSURE.READPATT',
-  'META.INSTRUMENT.PCORONAGRAPH': 'META.INSTRUMENT.CORONAGRAPH',
-  P_CORONM: 'META.INSTRUMENT.CORONAGRAPH',
-};
 
 type RawHeader = Map<string, string | string[]>;
 
@@ -174,7 +150,7 @@ function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: Ref
     return header;
   }
   if (observatory !== 'jwst') return header; // roman: handled by its own locator, not mapped here
-  const translations: Record<string, string> = { ...JWST_TRANSLATIONS };
+  const translations: Record<string, string> = { ...JWST_PATTERN_TRANSLATIONS };
   const r2d = rmap?.header?.reference_to_dataset;
   if (r2d?.t === 'dict') {
     for (const e of r2d.entries) if (e.key.t === 'str' && e.value.t === 'str') translations[e.key.v.toUpperCase()] = e.value.v.toUpperCase();
