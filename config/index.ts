@@ -2,6 +2,7 @@
 // read once from the environment into a typed, frozen object. Every value is checked
 // here so that a typo fails at start-up with a message naming the variable, not later
 // as a puzzling connection error.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'] as const;
@@ -55,8 +56,17 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** The repository root: default locations of the embedded site live under `var/`. */
-export const REPO_ROOT = path.resolve(__dirname, '..');
+/**
+ * The repository root (default locations of the embedded site live under `var/`): the
+ * nearest folder above holding package.json, so the compiled copy in build/ (ops/build)
+ * finds the same root as the sources.
+ */
+export const REPO_ROOT = ((): string => {
+  for (let dir = path.resolve(__dirname, '..'); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..');
+  }
+})();
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
