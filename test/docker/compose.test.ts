@@ -1,5 +1,6 @@
 // No Docker engine or compose plugin runs here, so the compose file is checked by what it
 // must say: the production topology, wired to the variables the server actually reads.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
@@ -19,7 +20,7 @@ function interpolate(value: string, vars: Record<string, string>): string {
 
 it('describes MySQL, Temporal with its UI, the web and the worker', () => {
   expect(Object.keys(compose.services).sort()).toEqual(['mysql', 'temporal', 'temporal-ui', 'web', 'worker']);
-  expect(compose.services.worker!.command).toEqual(['node', '--import', 'tsx', 'workers/main.ts']);
+  expect(compose.services.worker!.command).toEqual(['node', '--enable-source-maps', 'build/workers/main.js']);
   for (const app of ['web', 'worker']) {
     const dockerfile = compose.services[app]!.build!.dockerfile;
     expect(fs.existsSync(path.join(REPO_ROOT, dockerfile))).toBe(true);
@@ -39,4 +40,18 @@ it('gives the web and the worker an environment the server accepts', () => {
     expect(cfg.temporal.address).toBe('temporal:7233');
     expect(cfg.secretKey).toBe('k'.repeat(64));
   }
+});
+
+it('runs entry points that ops/build (run by the Dockerfile) produces', () => {
+  const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'docker', 'Dockerfile'), 'utf8');
+  expect(dockerfile).toMatch(/^RUN ops\/build$/m);
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+  const build = spawnSync(path.join(REPO_ROOT, 'ops', 'build'), { encoding: 'utf8' });
+  expect(build.stderr).toBe('');
+  expect(build.status).toBe(0);
+  for (const entry of [cmd.at(-1)!, compose.services.worker!.command!.at(-1)!]) {
+    expect(fs.existsSync(path.join(REPO_ROOT, entry))).toBe(true);
+  }
+  // The compiled web finds its views through the links ops/build makes.
+  expect(fs.existsSync(path.join(REPO_ROOT, 'build', 'web', 'views', 'home.ejs'))).toBe(true);
 });
