@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cardValueStr, FitsFile } from '../io/fits';
 import { fitsTables, readTableRows, type CellValue } from '../io/fits-tables';
+import { looksLikeGeis } from '../io/geis';
 import { readAsdfTree, readYamlTree, TAG, type TreeValue } from '../io/asdf';
 import { PyStruct, PyTuple, type PyValue } from './pyexpr';
 
@@ -34,7 +35,7 @@ export function fileFormat(filepath: string): FileFormat {
   }
   const text = head.toString('latin1');
   if (text.startsWith('#ASDF')) return 'asdf';
-  if (text.startsWith('SIMPL')) return text.length === 81 && text[80] === '\n' ? 'geis' : 'fits';
+  if (text.startsWith('SIMPL')) return text.length === 81 && text[80] === '\n' && looksLikeGeis(filepath) ? 'geis' : 'fits';
   const t = text.trimStart();
   if (t.startsWith('{') || t.startsWith('[')) return 'json';
   if (t.startsWith('%YAML') || t.startsWith('---') || /^[A-Za-z_]+\s*:/.test(t)) return 'yaml';

@@ -81,13 +81,13 @@ function collector(observatory: string): { log: Log; findings: Finding[] } {
 export function certifyFile(file: string, options: CertifyOptions): CertifyResult {
   const start = process.hrtime.bigint();
   const format = fileFormat(file);
-  const observatory = options.observatory ?? observatoryOfName(file) ?? observatoryOfTelescope(file, format) ?? observatoryOfContext(options.context) ?? 'hst';
+  const observatory = options.observatory ?? observatoryOfName(file) ?? observatoryOfTelescope(file, format) ?? observatoryOfFormat(format) ?? observatoryOfContext(options.context) ?? 'hst';
   const { log, findings } = collector(observatory);
   const store = options.store ?? (options.mappingsDir ? new MappingStore(options.mappingsDir, { ignoreChecksum: 'warn' }) : undefined);
   try {
     if (format === 'mapping') {
       certifyMapping(file, { observatory, specsRoot: options.specsRoot, store, context: options.context, referenceExists: options.referenceExists }, log);
-    } else if (format === 'unknown' || format === 'text' || format === 'geis') {
+    } else if (format === 'unknown' || format === 'text') {
       log.warning(`No certifier defined for ${JSON.stringify(path.basename(file)).replace(/"/g, "'")}`);
     } else {
       certifyReference(file, { observatory, specsRoot: options.specsRoot, store, context: options.context, comparisonReference: options.comparisonReference, locateReference: options.locateReference }, log);
@@ -107,7 +107,13 @@ export function certifyFile(file: string, options: CertifyOptions): CertifyResul
 
 /** The observatory of a file: by name, else (FITS) by its TELESCOP keyword. */
 export function fileObservatory(file: string): string | undefined {
-  return observatoryOfName(file) ?? observatoryOfTelescope(file, fileFormat(file));
+  const format = fileFormat(file);
+  return observatoryOfName(file) ?? observatoryOfTelescope(file, format) ?? observatoryOfFormat(format);
+}
+
+/** factory.get_observatory: GEIS (and other non-FITS, non-ASDF) files default to HST. */
+function observatoryOfFormat(format: string): string | undefined {
+  return format === 'geis' ? 'hst' : undefined;
 }
 
 /** factory.get_observatory for FITS files with uninformative names: the TELESCOP keyword. */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
+import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
 import type { MappingStore, ReferenceMapping } from '../mappings';
 import { JWST_PATTERN_TRANSLATIONS } from '../jwst-keywords';
@@ -89,12 +90,23 @@ export function referenceProperties(filepath: string, observatory: string, specs
 
 const CDBS_ID: Record<string, string> = { j: 'acs', o: 'stis', n: 'nicmos', u: 'wfpc2', i: 'wfc3', l: 'cos', m: 'synphot' };
 
+/** hst.locate.GEIS_EXT_TO_SUFFIX */
+const GEIS_EXT_TO_SUFFIX: Record<string, string> = { r0: 'msk', r1: 'a2d', r2: 'bas', r3: 'drk', r4: 'flt', r5: 'shd', r6: 'flt', r7: 'w4t' };
+
 function hstCdbsProperties(base: string, specs: ObservatorySpecs): FileProperties | undefined {
   const m = /^([a-z0-9]{9})_([a-z0-9]+)\.fits$/.exec(base);
   const synphot = [['_syn.fits', 'thruput'], ['_th.fits', 'thermal'], ['_tmt.fits', 'tmttab'], ['_tmg.fits', 'tmgtab'], ['_tmc.fits', 'tmctab']];
   const parts = base.split(/[_.]/);
   if (parts.length >= 3 && ['syn', 'th'].includes(parts[parts.length - 2])) {
     return { instrument: 'synphot', filekind: synphot.find(([s]) => base.endsWith(s))![1] };
+  }
+  const geis = /^([^_.]*)[^.]*\.(r\d)[hd]$/.exec(base);
+  if (geis) {
+    // GEIS_EXT_TO_SUFFIX: the extension names the type; the root's last character the instrument
+    const instrument = CDBS_ID[geis[1].slice(-1).toLowerCase()];
+    const suffix = GEIS_EXT_TO_SUFFIX[geis[2]];
+    const filekind = instrument && suffix ? specs.suffixToFilekind(instrument, suffix) : undefined;
+    return instrument && filekind ? { instrument, filekind } : undefined;
   }
   if (!m) return undefined;
   const instrument = CDBS_ID[m[1].slice(-1)];
@@ -219,6 +231,10 @@ function loadRaw(filepath: string, format: FileFormat): Loaded {
     const f = FitsFile.open(filepath);
     const header = reduceHeader(fitsHeaderItems(f));
     return { raw: header, header: new Map(header), fits: f, tables: [] };
+  }
+  if (format === 'geis') {
+    const header = reduceHeader(readGeisHeader(filepath));
+    return { raw: header, header: new Map(header), tables: [] };
   }
   if (format === 'asdf' || format === 'json' || format === 'yaml') {
     const { items, asdfVersion } = treeHeaderItems(filepath, format);

@@ -110,14 +110,6 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      'GEIS (.r1h and GEIS-format .tmp) files are not read by us (no certifier: "No certifier defined"); the real tool reads ' +
-      'their headers, checks them and warns that group keys are unsupported',
-    files: /\.r\dh$|opaque_gs\.tmp$/,
-    keys: /./,
-    verdict: true,
-  },
-  {
-    reason:
       "Roman: the locator's reference_keys_to_dataset_keys (roman_datamodels paths) is not implemented, so the real tool's " +
       '"Error mapping reference names and values to dataset names" for malformed Roman trees has no counterpart',
     files: /\/roman\//,
