@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
 import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
+import type { PyValue as AstValue } from '../ast';
 import type { MappingStore, ReferenceMapping } from '../mappings';
 import { JWST_PATTERN_TRANSLATIONS } from '../jwst-keywords';
 import { rmapInsertReferences } from '../refactor';
@@ -26,7 +27,8 @@ import {
 import { JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
 import { pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
-import { CheckError, makeValidator, type EvalHeader, type Log, type Validator } from './validators';
+import './synphot'; // registers the SYNPHOT special validators
+import { CheckError, makeValidator, type CertifiedFile, type EvalHeader, type Log, type Validator } from './validators';
 
 export interface ReferenceCertifyOptions {
   observatory: string;
@@ -294,11 +296,19 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
   try {
     const { instrument, filekind } = referenceProperties(filepath, opts.observatory, specs, lazyRaw);
     let rmap: ReferenceMapping | undefined;
+    // get_corresponding_rmap's failure (an instrument or type the context lacks, or declares
+    // N/A): verbose while mapping keywords, a warning in the comparison lookup, and for FITS and
+    // ASDF files the final project check's "Validation error".
+    let rmapError: string | undefined;
     try {
       if (opts.store && opts.context) rmap = opts.store.loadContext(opts.context).getImap(instrument).getRmap(filekind);
-    } catch {
-      rmap = undefined; // "No corresponding rmap": verbose only in the real tool
+    } catch (e) {
+      rmap = undefined;
+      rmapError = errText(e);
     }
+    const projectCheck = (): void => {
+      if (rmapError !== undefined && (format === 'fits' || format === 'asdf')) log.error(`Validation error : ${rmapError}`);
+    };
     const parkeys = new Set(rmap ? rmap.getRequiredParkeys() : []);
     let validators: Validator[] = specs.tpnInfos(instrument, filekind, 'tpn').map(makeValidator);
     validators = validators.map((v) => (v.optional && parkeys.has(v.name) ? v.requiredCopy() : v));
@@ -341,6 +351,7 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       if (l.fits && (validators.some((v) => v.info.keytype === 'C') || modeColumns.length)) l.tables = loadFitsTables(l.fits);
     } catch (e) {
       log.error(`Error loading : ${errText(e)}`);
+      projectCheck();
       return;
     }
     const l = loaded!;
@@ -354,9 +365,16 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         return out.length ? out : undefined;
       },
     };
+    const file: CertifiedFile = {
+      path: filepath,
+      fits: l.fits,
+      context: opts.context,
+      contextSelections: (instrument, filekind) => (opts.store && opts.context ? rmapSelections(opts.store.loadContext(opts.context).getImap(instrument).getRmap(filekind)) : undefined),
+      locateFile: opts.locateReference,
+    };
     for (const v of validators) {
       try {
-        v.check(header, { log, tables });
+        v.check(header, { log, tables, file });
       } catch (e) {
         if (!(e instanceof CheckError)) throw e;
         const presence = v.isApplicable(header, log);
@@ -366,17 +384,44 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
     }
     if (modeColumns.length && l.fits) {
       try {
-        certifyReferenceModes(filepath, l, modeColumns, rmap, opts, log);
+        certifyReferenceModes(filepath, l, modeColumns, rmap, rmapError, opts, log);
       } catch (e) {
         log.error(`Checking reference modes for ${pyRepr(filepath)} : ${errText(e)}`);
       }
     }
+    try {
+      checkAsdfStandardVersion(l, opts);
+    } catch (e) {
+      // the requirement not met is logged as it is; a failure to check is an error_on_exception
+      if (e instanceof AsdfRequirementError) log.error(e.message);
+      else log.error(`Checking ASDF Standard version for ${pyRepr(filepath)} : ${errText(e)}`);
+    }
+    projectCheck();
   } catch (e) {
     if (e instanceof CheckError || e instanceof FitsError || e instanceof Error) log.error(`Validation error : ${errText(e)}`);
     else throw e;
   } finally {
     loaded?.fits?.close();
   }
+}
+
+/**
+ * selector.todict()["selections"] of an rmap: [key, file] in rmap order; tuple keys as arrays,
+ * a one-parameter Match key as its string (fix_singleton_match_case); nested selectors skipped.
+ */
+function rmapSelections(rmap: ReferenceMapping): [PyValue, string][] {
+  const sel = rmap.ast.selector;
+  const dict = sel.t === 'call' ? sel.arg : sel;
+  const plain = (k: AstValue): PyValue =>
+    k.t === 'str' ? k.v : k.t === 'int' || k.t === 'float' ? k.v : k.t === 'tuple' || k.t === 'list' ? k.items.map(plain) : null;
+  const out: [PyValue, string][] = [];
+  for (const e of dict.entries) {
+    if (e.value.t !== 'str') continue;
+    let key = plain(e.key);
+    if (Array.isArray(key) && key.length === 1) key = key[0];
+    out.push([key, e.value.v]);
+  }
+  return out;
 }
 
 function cellToPy(v: CellValue): PyValue {
@@ -389,7 +434,15 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function certifyReferenceModes(filepath: string, l: Loaded, modeColumns: string[], rmap: ReferenceMapping | undefined, opts: ReferenceCertifyOptions, log: Log): void {
+function certifyReferenceModes(
+  filepath: string,
+  l: Loaded,
+  modeColumns: string[],
+  rmap: ReferenceMapping | undefined,
+  rmapError: string | undefined,
+  opts: ReferenceCertifyOptions,
+  log: Log,
+): void {
   const basename = path.basename(filepath);
   if (l.tables.some((t) => t.ascii)) {
     for (const t of l.tables) {
@@ -398,6 +451,8 @@ function certifyReferenceModes(filepath: string, l: Loaded, modeColumns: string[
   }
   let oldPath: string | undefined = opts.comparisonReference;
   if (!oldPath) {
+    // find_governing_rmap fails as get_corresponding_rmap did
+    if (rmapError !== undefined) log.warning(`Failed resolving comparison reference for table checks : ${rmapError}`);
     const oldName = rmap && opts.store ? findOldReference(rmap, opts.store.locate(rmap.name), basename, l, log) : undefined;
     if (oldName && oldName !== basename) {
       const located = opts.locateReference?.(oldName);
@@ -405,10 +460,11 @@ function certifyReferenceModes(filepath: string, l: Loaded, modeColumns: string[
         log.info(`Comparing reference ${pyRepr(basename)} against ${pyRepr(path.basename(located))}`);
         oldPath = located;
       } else {
+        // find_old_reference then returns None: no comparison, as when nothing is replaced
         log.warning(`Failed to obtain reference comparison file ${pyRepr(oldName)} : not available from the catalog`);
-        return;
       }
-    } else {
+    }
+    if (!oldPath) {
       for (const t of l.tables) modeDictionary('new reference', basename, t, modeColumns, log);
       log.warning(`No comparison reference for ${pyRepr(basename)} in context ${pyRepr(opts.context ?? 'None')}. Skipping tables comparison.`);
       return;
@@ -478,3 +534,90 @@ export function referenceHeaderForInsert(filepath: string): { header: Record<str
     l.fits?.close();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ASDF Standard version against the context's requirement (check_asdf_standard_version)
+
+interface Pep440 {
+  release: number[];
+  pre: boolean;
+}
+
+function parsePep440(v: string): Pep440 | undefined {
+  const m = /^v?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?(?:[-_.]?(?:post|rev|r)[-_.]?\d*)?(?:[-_.]?(dev)[-_.]?(\d*))?$/i.exec(v.trim());
+  if (!m) return undefined;
+  return { release: m[1].split('.').map(Number), pre: !!(m[2] || m[4]) };
+}
+
+function cmpRelease(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * packaging's `version in SpecifierSet(spec)` for the clause forms requirements use (==, !=,
+ * <, <=, >, >=, ~=, == with .*); prereleases match only when a clause names one.
+ */
+export function versionSatisfies(version: string, specifier: string): boolean {
+  const v = parsePep440(version);
+  if (!v) return false;
+  const clauses = specifier
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const allowPre = clauses.some((c) => parsePep440(c.replace(/^[=!<>~]+/, '').replace(/\.\*$/, ''))?.pre);
+  if (v.pre && !allowPre) return false;
+  return clauses.every((c) => {
+    const m = /^(===|==|!=|~=|<=|>=|<|>)\s*(.+)$/.exec(c);
+    if (!m) return false;
+    const [, op, target] = m;
+    if ((op === '==' || op === '!=') && target.endsWith('.*')) {
+      const prefix = target.slice(0, -2).split('.').map(Number);
+      const eq = prefix.every((x, i) => (v.release[i] ?? 0) === x);
+      return op === '==' ? eq : !eq;
+    }
+    const t = parsePep440(target);
+    if (!t) return op === '===' ? version === target : false;
+    const d = cmpRelease(v.release, t.release);
+    switch (op) {
+      case '==':
+      case '===':
+        return d === 0;
+      case '!=':
+        return d !== 0;
+      case '<':
+        return d < 0;
+      case '<=':
+        return d <= 0;
+      case '>':
+        return d > 0;
+      case '>=':
+        return d >= 0;
+      case '~=': {
+        const prefix = t.release.slice(0, Math.max(1, t.release.length - 1));
+        return d >= 0 && prefix.every((x, i) => (v.release[i] ?? 0) === x);
+      }
+    }
+    return false;
+  });
+}
+
+/** The context's `asdf_standard_requirement` checked against an ASDF file's standard version. */
+function checkAsdfStandardVersion(l: Loaded, opts: ReferenceCertifyOptions): void {
+  if (!l.asdfVersion || !opts.store || !opts.context) return;
+  const raw = opts.store.loadContext(opts.context).header['asdf_standard_requirement'];
+  const spec = raw && raw.t === 'str' ? raw.v.trim() : '';
+  if (versionSatisfies(l.asdfVersion, spec)) return;
+  const shown = spec
+    .split(',')
+    .map((c) => c.replace(/\s+/g, ''))
+    .filter(Boolean)
+    .sort()
+    .join(',');
+  throw new AsdfRequirementError(`ASDF Standard version ${l.asdfVersion} does not fulfill context requirement of asdf_standard${shown}`);
+}
+
+class AsdfRequirementError extends Error {}

@@ -3,6 +3,9 @@
 // conditions, value lists, ranges, float tolerances (numpy.allclose), PEDIGREE and date
 // formats, expressions, column checks.
 
+import * as fs from 'node:fs';
+import type { FitsFile } from '../io/fits';
+import { readImageData } from '../io/fits-image';
 import { globList } from '../matchers';
 import { anydate, dashdate, jwstdate, slashdate, sybdate } from './dates';
 import { BUILTINS, compileExpr, evaluate, PyCallable, PyError, PyStruct, PyTuple, pyRepr, truthy, type PyValue } from './pyexpr';
@@ -209,6 +212,25 @@ export interface ValidatorContext {
   /** the observatory's table access for C constraints */
   tables?: TableSource;
   log: Log;
+  /** the file being certified, for the special validators that read it (array data, SYNPHOT tables) */
+  file?: CertifiedFile;
+}
+
+/** What the special validators may read besides the header. */
+export interface CertifiedFile {
+  path: string;
+  /** the open FITS file (FITS references only) */
+  fits?: FitsFile;
+  /** the comparison context's name, when there is one */
+  context?: string;
+  /**
+   * The selections of the context's rmap for (instrument, filekind) in rmap order, keys as the
+   * real selector.todict() gives them (a tuple of strings, or a string for a one-parameter
+   * Match); undefined without a context. Throws when the context lacks that rmap.
+   */
+  contextSelections?: (instrument: string, filekind: string) => [PyValue, string][] | undefined;
+  /** config.locate_file: where the CRDS cache keeps a named file (&FILEEXISTS) */
+  locateFile?: (name: string) => string | undefined;
 }
 
 export abstract class Validator {
@@ -587,14 +609,131 @@ class ColumnExpressionValidator extends Validator {
   }
 }
 
-/** A special validator this implementation does not run (it names what was skipped). */
-class UncheckedValidator extends Validator {
-  override checkHeader(): void {
-    /* not implemented */
+/** &KernelUnity: every kernel of an IPC array sums to 1 +- 1e-6; center pixels >= 1 (warning). */
+class KernelunityValidator extends Validator {
+  override checkHeader(_header: EvalHeader, ctx: ValidatorContext): void {
+    const hdu = ctx.file?.fits ? arrayHdu(ctx.file.fits, this.name) : undefined;
+    if (!hdu) throw new CheckError(`'NoneType' object has no attribute 'transpose'`);
+    const img = readImageData(ctx.file!.fits!, hdu);
+    const shape = img.shape;
+    if (shape.length < 2) throw new CheckError(`cannot reshape array of size ${img.values.length} into shape (1, ${shape.join(', ')})`);
+    // all_data = DATA.transpose(); the images are its last two axes, i.e. DATA's first two
+    // (in swapped order), one image per combination of DATA's remaining indices.
+    const [s0, s1] = shape;
+    const rest = shape.slice(2);
+    const restCount = rest.reduce((a, b) => a * b, 1);
+    const stride0 = s1 * restCount;
+    const stride1 = restCount;
+    // images in the transposed array's C order: the last of DATA's axes varies slowest
+    const restIndex = (k: number): number => {
+      // k enumerates (i_{n-1}, ..., i_2) with i_{n-1} slowest; DATA's flat offset of those indices
+      let off = 0;
+      let mult = 1;
+      const idx: number[] = [];
+      let r = k;
+      for (let a = 0; a < rest.length; a++) {
+        const dim = rest[a];
+        idx.push(r % dim);
+        r = Math.floor(r / dim);
+      }
+      for (let a = rest.length - 1; a >= 0; a--) {
+        off += idx[a] * mult;
+        mult *= rest[a];
+      }
+      return off;
+    };
+    const at = (q: number, p: number, off: number): number => img.values[q * stride0 + p * stride1 + off];
+    let centerOk = true;
+    for (let k = 0; k < restCount; k++) if (!(at(Math.floor(s0 / 2), Math.floor(s1 / 2), restIndex(k)) >= 1.0)) centerOk = false;
+    if (!centerOk) ctx.log.warning('Possible bad IPC Kernel:  One or more kernel center pixel value(s) too small, should be >= 1.0');
+    const add = img.float32 ? (a: number, b: number): number => Math.fround(a + b) : (a: number, b: number): number => a + b;
+    for (let k = 0; k < restCount; k++) {
+      const off = restIndex(k);
+      let sum = 0;
+      for (let p = 0; p < s1; p++) for (let q = 0; q < s0; q++) sum = add(sum, at(q, p, off));
+      if (Math.abs(sum - 1.0) > 1.0e-6) {
+        throw new CheckError(`Kernel sum ${kernelSumStr(sum)} is not 1+-1e-6 for kernel #${k} : array(...)`);
+      }
+    }
   }
-  override checkValue(): void {
-    /* not implemented */
+}
+
+function kernelSumStr(v: number): string {
+  return Number.isInteger(v) ? `${v}.0` : String(v);
+}
+
+/** The HDU an array constraint names (EXTNAME, or a number). */
+function arrayHdu(f: FitsFile, name: string): ReturnType<FitsFile['find']> {
+  const ext = /^(EXT(ENSION)?)?(\d+)$/.exec(name);
+  return ext ? f.hdus[Number(ext[3])] : f.find(name);
+}
+
+/** &IsomorphicFitsVer[1|2|4]: every (HDU, ver) of the array has the shape and type of the first. */
+class IsomorphicfitsverValidator extends Validator {
+  constructor(info: TpnInfo, private readonly maxVer: number | null) {
+    super(info);
   }
+  override checkHeader(_header: EvalHeader, ctx: ValidatorContext): void {
+    const f = ctx.file?.fits;
+    if (!f) throw new CheckError(`Not a FITS file: ${pyRepr(ctx.file?.path ?? '')}`);
+    let first: { shape: number[]; dtype: string } | undefined;
+    let maxVer = 0;
+    const tuple = (shape: number[]): string => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+    for (const hdu of f.hdus) {
+      if (hdu.name !== this.name) continue;
+      const dtype = hdu.kind === 'BINTABLE' || hdu.kind === 'TABLE' ? 'table' : hdu.dtype;
+      if (!first) first = { shape: hdu.shape, dtype };
+      else {
+        if (tuple(first.shape) !== tuple(hdu.shape)) {
+          throw new CheckError(
+            `Shape mismtatch for ${pyRepr(new PyTuple([hdu.name, hdu.ver]))}relative to${pyRepr(new PyTuple([this.name, 1]))}. Expected ${tuple(first.shape)} but got ${tuple(hdu.shape)}.`,
+          );
+        }
+        if (first.dtype !== dtype) {
+          throw new CheckError(
+            `Data type mismtatch for ${pyRepr(new PyTuple([hdu.name, hdu.ver]))} relative to ${pyRepr(new PyTuple([this.name, 1]))}. Expected ${first.dtype} but got ${dtype}.`,
+          );
+        }
+      }
+      maxVer = hdu.ver;
+    }
+    if (this.maxVer !== null && this.maxVer !== maxVer) {
+      throw new CheckError(`Bad maximum HDU ver for ${pyRepr(this.name)}. Expected ${this.maxVer}, got ${maxVer}.`);
+    }
+  }
+}
+
+/** &FileExists: the file a value names (IRAF prefix and [..] trailer removed) is in the CRDS cache. */
+class FileexistsValidator extends Validator {
+  override condition(v: PyValue): PyValue {
+    let name = String(v);
+    if (name.includes('$')) name = name.split('$').pop()!;
+    if (name.includes('[')) name = name.split('[')[0];
+    return name;
+  }
+  override checkValue(value: PyValue, ctx: ValidatorContext): void {
+    if (value === null || value === 'UNDEFINED') return;
+    const name = String(this.condition(value));
+    const located = ctx.file?.locateFile?.(name);
+    if (!located || !fs.existsSync(located)) {
+      throw new CheckError(`Required CRDS file ${pyRepr(name)} does not exist in CRDS cache.`);
+    }
+  }
+}
+
+/**
+ * Special validators defined elsewhere (the SYNPHOT ones, crds/certify/synphot.ts), by their
+ * real class name without "Validator": "".join(part.capitalize() for part in name.split("_")).
+ */
+export const SPECIAL_VALIDATORS = new Map<string, (info: TpnInfo) => Validator>();
+
+/** validators.validator's class name for an &-type: "&SYNPHOT_GRAPH" -> "SynphotGraph". */
+export function specialClassName(value: string): string {
+  return value
+    .slice(1)
+    .split('_')
+    .map((p) => (p ? p[0].toUpperCase() + p.slice(1).toLowerCase() : ''))
+    .join('');
 }
 
 /** validators.validator(info): the Validator for one constraint. */
@@ -614,10 +753,26 @@ export function makeValidator(info: TpnInfo): Validator {
         return new DateValidator(info, anydate);
       case 'JWSTDATE':
         return new JwstdateValidator(info);
-      default:
-        // &KERNELUNITY, &ISOMORPHICFITSVER*, &FILEEXISTS and the SYNPHOT validators read array
-        // data or other CRDS files: not implemented here (see the report).
-        return new UncheckedValidator(info);
+      default: {
+        const cls = specialClassName(info.values[0]);
+        switch (cls) {
+          case 'Kernelunity':
+            return new KernelunityValidator(info);
+          case 'Isomorphicfitsver':
+            return new IsomorphicfitsverValidator(info, null);
+          case 'Isomorphicfitsver1':
+            return new IsomorphicfitsverValidator(info, 1);
+          case 'Isomorphicfitsver2':
+            return new IsomorphicfitsverValidator(info, 2);
+          case 'Isomorphicfitsver4':
+            return new IsomorphicfitsverValidator(info, 4);
+          case 'Fileexists':
+            return new FileexistsValidator(info);
+        }
+        const make = SPECIAL_VALIDATORS.get(cls);
+        if (make) return make(info);
+        throw new CheckError(`Unrecognized validator ${info.values[0]}, expected class ${cls}Validator`);
+      }
     }
   }
   switch (info.datatype) {

@@ -49,15 +49,6 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      'Roman types that roman_0004.pmap lacks (dark, distortion, epsf, pars-*): the real reference certifier fails the file ' +
-      '("Validation error : Unknown reference type") and skips the group check; ours certifies the file and reports the same ' +
-      'unknown type from the group check ("Failed updating rmap : Unknown reference type")',
-    files: /\/roman\//,
-    keys: /^ERROR (Validation error|: Unknown reference type Q)$/,
-    bothFailWith: /^ERROR (Validation error|: Unknown reference type Q)$/,
-  },
-  {
-    reason:
       "Roman group check: without the locator's reference_keys_to_dataset_keys (see below) our trial-insertion header lacks " +
       'the dataset keywords (ROMAN.META.EXPOSURE.START_TIME from the USEAFTER, the detector), so our trial rmap gets an ' +
       'UNDEFINED UseAfter date, and an insertion both sides refuse prints a different header',
@@ -70,14 +61,6 @@ const EXCEPTIONS: Exception[] = [
       'Python-library warnings re-logged by the real tool (astropy VerifyWarning/AstropyUserWarning about TDISPn or checksums, ' +
       'asdf conversion and package-version warnings, stdatamodels NoTypeWarning): they describe the Python libraries, not CRDS rules',
     keys: /^WARNING (VerifyWarning|AstropyUserWarning|AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|NoTypeWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
-  },
-  {
-    reason:
-      'SYNPHOT special validators (&SYNPHOT_GRAPH/_LOOKUP/_THROUGHPUT/_THERMAL: FILENAME path prefixes, version order, ' +
-      'graph connectivity, first/last wavelength values, synphot name forms) read other CRDS files and are not implemented',
-    files: SYNPHOT,
-    keys: /./,
-    verdict: true,
   },
   {
     reason:
