@@ -12,13 +12,16 @@ import { Op } from 'sequelize';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { bumpGeneration, defaultContexts, NEVER_ACTIVATED, NO_USEAFTER, setDefaultContext } from '../db/catalog';
-import { contextSerial, FILE_NAME_RE, fitsPrimaryKeywords, useafterOf } from '../db/catalog-import';
+import { contextSerial, FILE_NAME_RE, useafterOf } from '../db/catalog-import';
+import { referenceKeywords, type ReferenceKeywords } from '../crds/reference-header';
 import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
 import { CrdsError, MappingStore, getFileProperties, mappingSeries, TypeSpecs } from '../crds';
 import { certifyInThread } from './certify-thread';
+import { checkGroup } from '../crds/certify';
+import { mappingDifferences, removeBoring, type Difference } from '../crds/diff';
 import { newContext, rmapInsertReferences, type ReferenceToInsert } from '../crds/refactor';
-import type { DeliveryState, GeneratedMapping, PmapMode, SubmittedFile } from '../workflows/submission-types';
+import type { DeliveryState, GeneratedMapping, GroupCheckResult, PmapMode, SubmittedFile } from '../workflows/submission-types';
 
 export interface SubmissionActivityDeps {
   db: Database;
@@ -135,6 +138,34 @@ export interface CertifyInput {
   compareOldReference: boolean;
 }
 
+export interface GroupCheckInput {
+  submissionId: string;
+  observatory: string;
+  context: string;
+  uploadedAs: string[];
+}
+
+/** Differences shown per generated mapping; a mass replacement says how many more there were. */
+const MAX_DIFFERENCES = 200;
+
+/**
+ * One difference as a line: the nested mapping pairs, match values (KEY=value), useafter,
+ * then what changed; the first `skip` path elements (the pair the line is shown under) left out.
+ */
+export function differenceLine(d: Difference, skip = 0): string {
+  const parts: string[] = [];
+  d.tuple.slice(0, -1).forEach((el, i) => {
+    if (i < skip) return;
+    const names = d.parameterNames[i];
+    if (typeof el === 'string') parts.push(el);
+    else if (el.length === 2 && /\.[pir]map$/.test(el[0]!)) parts.push(`${el[0]} → ${el[1]}`);
+    else if (Array.isArray(names) && names.join() === 'DATE-OBS,TIME-OBS') parts.push(`useafter ${el.join(' ')}`);
+    else if (Array.isArray(names) && names.length === el.length) parts.push(el.map((v, j) => `${names[j]}=${v}`).join(' '));
+    else parts.push(`(${el.join(', ')})`);
+  });
+  return [...parts, String(d.tuple[d.tuple.length - 1])].join(' · ');
+}
+
 export interface GenerateInput {
   submissionId: string;
   observatory: string;
@@ -178,16 +209,25 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
     return fs.existsSync(file) ? TypeSpecs.fromFile(observatory, file) : undefined;
   };
 
-  /** (instrument, filekind) of an uploaded reference: by name, else INSTRUME / REFTYPE of its header. */
+  /** A submitted reference's keywords (FITS, ASDF, JSON or YAML); unreadable is the submitter's problem. */
+  const keywordsOf = (file: string): ReferenceKeywords => {
+    try {
+      return referenceKeywords(file);
+    } catch (err) {
+      throw userError(`Cannot read the header of '${path.basename(file)}': ${(err as Error).message}`);
+    }
+  };
+
+  /** (instrument, filekind) of an uploaded reference: by name, else the instrument and type keywords of its header. */
   const referenceKind = (observatory: string, file: string): { instrument: string; filekind: string } => {
     try {
       return getFileProperties(observatory, path.basename(file), { specs: typeSpecs(observatory) });
     } catch {
-      const h = fitsPrimaryKeywords(file);
-      const instrument = (h.INSTRUME ?? '').toLowerCase();
+      const h = keywordsOf(file);
+      const instrument = (h.instrument ?? '').toLowerCase();
       const specs = typeSpecs(observatory);
       const suffix = /_([a-z0-9]+)\.[a-z]+$/i.exec(path.basename(file))?.[1]?.toLowerCase();
-      const filekind = (h.REFTYPE ?? h.FILETYPE ?? '').toLowerCase() || (suffix && specs?.suffixToFilekind(instrument, suffix)) || '';
+      const filekind = (h.reftype ?? '').toLowerCase() || (suffix && specs?.suffixToFilekind(instrument, suffix)) || '';
       if (!instrument || !filekind) throw userError(`Cannot determine the instrument and type of '${path.basename(file)}' from its name or header.`);
       return { instrument, filekind };
     }
@@ -283,6 +323,30 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
     },
 
     /**
+     * Certify's group check (certify.check_rmap_updates), as the real server runs it after
+     * every file passed: all submitted references trial-inserted, per type, into their rmaps
+     * of the derivation context, each result certified as a mapping. Findings name uploads
+     * by their uploaded names, never by the server's paths.
+     */
+    async checkSubmissionGroup(input: GroupCheckInput): Promise<GroupCheckResult[]> {
+      const paths = submissionPaths(config, input.observatory);
+      const dir = paths.submission(input.submissionId);
+      heartbeat({ phase: 'group check' });
+      const results = checkGroup(
+        input.uploadedAs.map((n) => path.join(dir, n)),
+        { observatory: input.observatory, specsRoot, mappingsDir: paths.mappings, context: input.context },
+      );
+      const local = (text: string) => text.split(`${dir}${path.sep}`).join('');
+      return results.map((r) => ({
+        rmap: r.group && r.file !== 'rmap update check' ? path.basename(r.file) : undefined,
+        references: (r.group?.references ?? []).map((f) => path.basename(f)),
+        errors: r.errors,
+        warnings: r.warnings,
+        findings: r.findings.map((f) => ({ level: f.level as 'ERROR' | 'WARNING' | 'INFO', message: local(f.message) })),
+      }));
+    },
+
+    /**
      * Names the references, inserts them into new rmaps, then makes new imaps and a new pmap
      * (serial names from the catalog counters, drawn once per submission), links the
      * references and writes the mappings into the file cache, and catalogs them all as
@@ -293,6 +357,8 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
       const store = new MappingStore(paths.mappings, { ignoreChecksum: 'warn' });
       const pmap = store.loadContext(input.context);
       const { CatalogFile } = db.models;
+      // Each reference's header is read once, for its rmap insertion and its catalog row.
+      const keywords = new Map(input.files.map((f) => [f.uploadedAs, keywordsOf(path.join(paths.submission(input.submissionId), f.uploadedAs))]));
       try {
         // 1. a CRDS name per reference
         const files: SubmittedFile[] = [];
@@ -316,7 +382,8 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
           if (!imapName) throw userError(`Instrument '${f.instrument}' of '${f.uploadedAs}' is not in context '${input.context}'.`);
           const rmapName = (store.load(imapName) as unknown as { selections: ReadonlyMap<string, string> }).selections.get(f.filekind!);
           if (!rmapName || !rmapName.endsWith('.rmap')) throw userError(`Type '${f.filekind}' of '${f.uploadedAs}' has no rmap in '${imapName}'.`);
-          const header = fitsPrimaryKeywords(path.join(paths.submission(input.submissionId), f.uploadedAs));
+          // The header certify's group check trial-inserted (META.* keys for JWST rmaps' parkeys).
+          const { header } = keywords.get(f.uploadedAs)!;
           const list = byRmap.get(rmapName) ?? [];
           list.push({ basename: f.name!, header });
           byRmap.set(rmapName, list);
@@ -354,6 +421,13 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
           generated.push({ name: f.name, derivedFrom: Object.entries(chain.names).find(([, v]) => v === f.name)![0] });
         }
         actions.push(...chain.actions);
+        // What each new mapping changes in the one it replaces, for the ready page.
+        const load = (n: string) => newTexts.get(n) ?? fs.readFileSync(store.locate(n), 'utf8');
+        for (const g of generated) {
+          const diffs = removeBoring(mappingDifferences(g.derivedFrom, g.name, load));
+          g.differences = diffs.slice(0, MAX_DIFFERENCES).map((d) => differenceLine(d, 1)); // shown under g's own pair
+          if (diffs.length > MAX_DIFFERENCES) g.differenceCount = diffs.length;
+        }
         // 4. files into the cache, then catalog rows; both find their earlier selves
         fs.mkdirSync(paths.references, { recursive: true });
         for (const f of files) {
@@ -375,7 +449,7 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
         };
         await db.sequelize.transaction(async (transaction) => {
           for (const f of files) {
-            const header = fitsPrimaryKeywords(path.join(paths.submission(input.submissionId), f.uploadedAs));
+            const k = keywords.get(f.uploadedAs)!;
             await CatalogFile.findOrCreate({
               where: { name: f.name! },
               defaults: {
@@ -386,9 +460,9 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
                 filekind: f.filekind!,
                 sha1sum: f.sha1sum,
                 size: f.size,
-                useafterDate: useafterOf(header.USEAFTER),
-                pedigree: header.PEDIGREE ?? '',
-                comment: header.COMMENT ?? null,
+                useafterDate: useafterOf(k.useafter),
+                pedigree: k.pedigree ?? '',
+                comment: k.description ?? null,
                 uploadedAs: f.uploadedAs,
               },
               transaction,

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Op, type CreationAttributes } from 'sequelize';
 import { decomposeNewstyleName, isMappingName, MappingStore, reformatDate, type Mapping } from '../crds';
-import { cardValueStr, readFitsHeaders, type Hdu } from '../crds/io/fits';
+import { referenceKeywordsOrEmpty } from '../crds/reference-header';
 import {
   bumpGeneration,
   CatalogError,
@@ -79,21 +79,6 @@ async function sha1sum(file: string): Promise<string> {
   const hash = createHash('sha1');
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** Keywords of a FITS primary header, values as the real library's str(); {} if not FITS. */
-export function fitsPrimaryKeywords(file: string): Record<string, string> {
-  let primary: Hdu | undefined;
-  try {
-    primary = readFitsHeaders(file, { maxHdus: 1 })[0];
-  } catch {
-    return {}; // not FITS (an ASDF or JSON reference, or a damaged file): no keywords to use
-  }
-  const out: Record<string, string> = {};
-  for (const card of primary?.cards ?? []) {
-    if (card.value !== null && card.keyword && !(card.keyword in out)) out[card.keyword] = cardValueStr(card.value);
-  }
-  return out;
 }
 
 /** A reference's USEAFTER header value as a date; NO_USEAFTER when absent or unreadable. */
@@ -246,7 +231,8 @@ export async function importCache(db: Database, options: ImportOptions): Promise
         pedigree: '',
       });
     } else {
-      const keywords = fitsPrimaryKeywords(p.file);
+      // FITS, ASDF, JSON or YAML: the keywords under either vocabulary (INSTRUME or META.INSTRUMENT.NAME).
+      const keywords = referenceKeywordsOrEmpty(p.file);
       const owner = owners.get(p.name);
       let instrument = owner?.instrument ?? '';
       let filekind = owner?.filekind ?? '';
@@ -255,20 +241,20 @@ export async function importCache(db: Database, options: ImportOptions): Promise
           const parts = decomposeNewstyleName(p.name);
           if (parts.observatory === observatory) ({ instrument, filekind } = parts);
         } catch {
-          instrument = (keywords.INSTRUME ?? '').toLowerCase();
-          filekind = (keywords.REFTYPE ?? keywords.FILETYPE ?? '').toLowerCase();
+          instrument = (keywords.instrument ?? '').toLowerCase();
+          filekind = (keywords.reftype ?? '').toLowerCase();
         }
       }
       rows.push({
         ...common,
         instrument: instrument.toLowerCase(),
         filekind: filekind.toLowerCase(),
-        useafterDate: useafterOf(keywords.USEAFTER),
-        pedigree: (keywords.PEDIGREE ?? '').slice(0, 255),
+        useafterDate: useafterOf(keywords.useafter),
+        pedigree: (keywords.pedigree ?? '').slice(0, 255),
         // The type as CRDS knows it; a header's free-text FILETYPE only when the rules do not say.
-        referenceFileType: (filekind || keywords.REFTYPE || keywords.FILETYPE || '').toLowerCase().slice(0, 32),
-        comment: keywords.DESCRIP ?? keywords.DESCRIPTION ?? null,
-        aperture: (keywords.APERTURE ?? 'none').slice(0, 255),
+        referenceFileType: (filekind || keywords.reftype || '').toLowerCase().slice(0, 32),
+        comment: keywords.description ?? null,
+        aperture: (keywords.aperture ?? 'none').slice(0, 255),
       });
     }
   }

@@ -87,3 +87,41 @@ export async function assignSerialName(db: Database, submissionId: string, slot:
 export async function assignDeliveryId(db: Database, submissionId: string, observatory: string): Promise<number> {
   return Number(await recordOnce(db, submissionId, 'delivery_id', async (t) => String(await nextCounter(db, `${observatory}_delivery_id`, t))));
 }
+
+/** Another mapping made from the same parent as one a submission generated. */
+export interface MappingCollision {
+  /** The submission's new mapping and the parent it replaces. */
+  name: string;
+  derivedFrom: string;
+  /** The other children of that parent: not yet confirmed, or delivered since `since`. */
+  others: { name: string; state: string; delivererUser: string; description: string }[];
+}
+
+/**
+ * get_collision_list of the original server: for each mapping a submission generated, the
+ * other mappings derived from the same parent that are still awaiting confirmation (another
+ * submission's) or were delivered after `since` (the submission's start). Confirming anyway
+ * would leave one of the two branches out of the rules, so the ready page warns.
+ */
+export async function mappingCollisions(db: Database, generated: { name: string; derivedFrom: string }[], since: Date): Promise<MappingCollision[]> {
+  if (!generated.length) return [];
+  const rows = await db.models.CatalogFile.findAll({
+    attributes: ['name', 'state', 'derivedFrom', 'delivererUser', 'description'],
+    where: {
+      type: 'mapping',
+      derivedFrom: [...new Set(generated.map((g) => g.derivedFrom))],
+      name: { [Op.notIn]: generated.map((g) => g.name) },
+      [Op.or]: [{ state: 'uploaded' }, { deliveryDate: { [Op.gte]: since } }],
+    },
+    order: [['name', 'ASC']],
+  });
+  return generated
+    .map((g) => ({
+      name: g.name,
+      derivedFrom: g.derivedFrom,
+      others: rows
+        .filter((r) => r.derivedFrom === g.derivedFrom)
+        .map((r) => ({ name: r.name, state: r.state, delivererUser: r.delivererUser ?? '', description: r.description ?? '' })),
+    }))
+    .filter((c) => c.others.length);
+}

@@ -1,12 +1,14 @@
 // The submission's result pages (crds-protocol.md §5.5–5.6; docs/submission-protocol.md §7):
 // `/display_result/<id>` shows the workflow's `progress` query (steps, files with their certify
-// findings, generated rules, messages) and, while READY, the confirm/cancel/force form; a small
+// findings and certify's group check, generated rules with their differences, messages) and,
+// while READY, the collisions with other new rules and the confirm/cancel/force form; a small
 // static script polls `/submission/<id>/progress.json` so no request waits on the workflow.
 // `/submit_confirm_pipeline/` (the real client) and `/submit_confirm/` (the page) pass the
 // decision to the workflow's `decide` update, which validates it.
 import express, { type Request, type Response } from 'express';
 import type { Database } from '../db';
 import { findLock, lockId, releaseLocks } from '../db/locks';
+import { mappingCollisions, type MappingCollision } from '../db/submissions';
 import type { SubmissionDecision, SubmissionProgress } from '../workflows/submission-types';
 import { SUBMISSION_ID_RE } from '../workflows/submission-types';
 import { requireLogin } from './accounts';
@@ -45,12 +47,19 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
       unavailable = `The submission's progress is not available right now (${(err as Error).message}); this page keeps trying.`;
     }
     const mayDecide = !!req.session && progress?.status === 'ready';
+    // Asked afresh at each view: another submission may branch from the same parents meanwhile.
+    let collisions: MappingCollision[] = [];
+    if (progress?.status === 'ready') {
+      const since = new Date(progress.steps[0]?.startedAt ?? 0);
+      collisions = await mappingCollisions(db, progress.generated, since);
+    }
     res.render('display-result', {
       title: `Submission ${resultsId}`,
       resultsId,
       progress,
       unavailable,
       mayDecide,
+      collisions,
       finalStatuses: FINAL_STATUSES,
       decided: progress ? progress.disposition === 'confirmed' || progress.disposition === 'forced' : false,
       observatory: deps.observatory,

@@ -77,6 +77,25 @@ export interface SubmittedFile {
 export interface GeneratedMapping {
   name: string;
   derivedFrom: string;
+  /** Its rule differences from `derivedFrom` (crds diff, names and checksums left out), one line each. */
+  differences?: string[];
+  /** How many differences there were when `differences` holds only the first ones. */
+  differenceCount?: number;
+}
+
+/**
+ * Certify's group check of one trial rmap update (certify.check_rmap_updates): the submitted
+ * references of one (instrument, type) inserted into that type's rmap of the derivation
+ * context, and the result certified as a mapping.
+ */
+export interface GroupCheckResult {
+  /** The derivation context's rmap; none when the check itself failed (type unknown, insert refused). */
+  rmap?: string;
+  /** The uploaded names of the references inserted. */
+  references: string[];
+  errors: number;
+  warnings: number;
+  findings: CertifyFinding[];
 }
 
 /** A line of the submission's log, in the order it happened; jpoll serves these (web/jpoll.ts). */
@@ -103,6 +122,8 @@ export interface SubmissionProgress {
   files: SubmittedFile[];
   /** The derivation context and the context the submission made. */
   context: { mode: PmapMode; derivedFrom?: string; newContext?: string };
+  /** Certify's group check over all submitted references, once every file certified. */
+  groupCheck?: GroupCheckResult[];
   generated: GeneratedMapping[];
   /** Old → new names of the context chain and the rmaps, for result pages. */
   actions: string[];

@@ -12,6 +12,7 @@ import {
   defineUpdate,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -173,6 +174,28 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
         `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
         SUBMISSION_ERROR,
       );
+    }
+    // certify's group check: all references trial-inserted into their rmaps of the context.
+    // Histories recorded before it existed replay without it.
+    if (patched('certify-group-check')) {
+      p.groupCheck = await files.checkSubmissionGroup({
+        submissionId: req.submissionId,
+        observatory: req.observatory,
+        context: p.context.derivedFrom,
+        uploadedAs: p.files.map((f) => f.uploadedAs),
+      });
+      for (const g of p.groupCheck) {
+        const where = g.rmap ? `rmap update check of '${g.rmap}'` : 'rmap update check';
+        for (const x of g.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${where}: ${x.message}`);
+        say('log_message', `Checked ${g.references.map((r) => `'${r}'`).join(', ')} together in the ${where}: ${g.errors} error(s), ${g.warnings} warning(s)`);
+      }
+      const failed = p.groupCheck.filter((g) => g.errors > 0);
+      if (failed.length) {
+        throw ApplicationFailure.nonRetryable(
+          `Certify's group check failed: ${failed.map((g) => (g.rmap ? `inserting ${g.references.map((r) => `'${r}'`).join(', ')} into '${g.rmap}'` : g.findings.find((x) => x.level === 'ERROR')!.message)).join('; ')}.`,
+          SUBMISSION_ERROR,
+        );
+      }
     }
     end('certify');
 

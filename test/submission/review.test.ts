@@ -1,0 +1,172 @@
+// What a submitter reviews before confirming, on the real Temporal dev server, MariaDB with
+// the real HST rules, a worker and the real web app: certify's group check (two references
+// that select identically stop the submission, the finding shown in the progress, jpoll and
+// the result page), and the ready page's rule differences of every new mapping and its
+// collisions with another submission made from the same parents (not yet confirmed, then
+// delivered).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { loadConfig } from '../../config';
+import { createApp } from '../../web/app';
+import { TemporalLink } from '../../web/temporal';
+import { freePorts } from '../support/ports';
+import { temporalAddress } from '../support/services';
+import { HST_REFERENCES, SPECS, lockFor, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+
+jest.setTimeout(300_000);
+
+let site: SubmissionSite;
+let worker: Worker;
+let running: Promise<void>;
+let connection: NativeConnection;
+let server: Server;
+let temporal: TemporalLink;
+let url: string;
+
+beforeAll(async () => {
+  site = await startSubmissionSite('review');
+  connection = await NativeConnection.connect({ address: temporalAddress() });
+  worker = await Worker.create({
+    connection,
+    namespace: site.env.TEMPORAL_NAMESPACE,
+    taskQueue: site.config.temporal.taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: createActivities({ db: site.db, config: site.config, specsRoot: SPECS }),
+  });
+  running = worker.run();
+  const [port] = await freePorts(1);
+  url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
+  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
+  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'review-test-secret-0123456789abcdef', submissions: site.service }).listen(port!, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+});
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await temporal?.close();
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await site?.close();
+});
+
+/** The real COS 1dx reference with one DESCRIP character set to `tag`, placed in alice's ingest folder as `as`. */
+function placeCos(as: string, tag: string): void {
+  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
+  const at = bytes.indexOf('LP3-------');
+  if (at < 0) throw new Error('DESCRIP card not found');
+  bytes.write(`LP3${tag}`, at, 'latin1');
+  fs.mkdirSync(site.ingest('alice'), { recursive: true });
+  fs.writeFileSync(path.join(site.ingest('alice'), as), bytes);
+}
+
+const page = async (resultsId: string): Promise<string> => {
+  const res = await fetch(`${url}/display_result/${resultsId}`);
+  expect(res.status).toBe(200);
+  return res.text();
+};
+
+/** The text of the element with `id`, tags removed and blanks collapsed. */
+function section(html: string, id: string, tag = 'table'): string {
+  const at = html.indexOf(`id="${id}"`);
+  if (at < 0) return '';
+  const end = html.indexOf(`</${tag}>`, at);
+  return html.slice(at, end).replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+}
+
+it("stops a submission whose references fail certify's group check, with the finding in the progress, jpoll and the result page", async () => {
+  fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
+  // Two variants of one COS table: each certifies alone, but together they select identically.
+  placeCos('z1r1943el_1dx.fits', '+');
+  placeCos('z1r1944el_1dx.fits', '#');
+  const lock = await lockFor(site, 'alice', 'cos');
+  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'group-check-1'));
+  const p = await waitForProgress(site, resultsId, (x) => x.status === 'failed' || x.status === 'ready');
+  expect(p.status).toBe('failed');
+  // Each file alone certifies (its findings shown when not).
+  expect(p.files.map((f) => (f.certify!.errors ? f.certify!.findings : 0))).toEqual([0, 0]);
+  expect(p.groupCheck).toHaveLength(1);
+  const g = p.groupCheck![0]!;
+  expect(g.rmap).toMatch(/^hst_cos_xtractab_\d{4}\.rmap$/);
+  expect(g.references).toEqual(['z1r1943el_1dx.fits', 'z1r1944el_1dx.fits']);
+  expect(g.errors).toBeGreaterThan(0);
+  const finding = g.findings.find((x) => x.level === 'ERROR')!.message;
+  expect(finding).toMatch(/Both 'z1r194[34]el_1dx\.fits' and 'z1r194[34]el_1dx\.fits' identically match case/);
+  expect(finding).not.toContain(site.config.serverFiles); // uploads named as uploaded, not by the server's paths
+  expect(p.reason).toBe(`Certify's group check failed: inserting 'z1r1943el_1dx.fits', 'z1r1944el_1dx.fits' into '${g.rmap}'.`);
+  expect(p.steps.find((s) => s.name === 'certify')).toMatchObject({ status: 'failed' });
+  expect(p.steps.find((s) => s.name === 'generate')).toMatchObject({ status: 'pending' });
+  expect(p.generated).toEqual([]);
+  const pulled = await site.service.pullMessages(resultsId, '0');
+  expect(pulled.some((m) => m.type === 'error' && String(m.data).includes('identically match case'))).toBe(true);
+  expect(pulled[pulled.length - 1]).toMatchObject({ type: 'done', data: { status: 1 } });
+
+  const html = await page(resultsId);
+  const shown = section(html, 'group-check');
+  expect(shown).toContain(g.rmap!);
+  expect(shown).toContain('z1r1943el_1dx.fits, z1r1944el_1dx.fits');
+  expect(shown).toMatch(/ERROR: Both 'z1r194[34]el_1dx\.fits' and 'z1r194[34]el_1dx\.fits' identically match case/);
+  expect(html).toContain('id="submission-reason"');
+});
+
+it('shows on the ready page the rule differences of every new mapping and the collisions with another submission from the same parents', async () => {
+  fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
+  placeCos('z1r1943el_1dx.fits', '+');
+  const lock = await lockFor(site, 'alice', 'cos');
+  const first = await site.service.startSubmission(request(site, 'alice', lock, 'review-first'));
+  const p1 = await waitForProgress(site, first.resultsId, (x) => x.status === 'ready' || x.status === 'failed');
+  expect({ status: p1.status, reason: p1.reason, findings: p1.files[0]!.certify!.errors ? p1.files[0]!.certify!.findings : [] }).toEqual({ status: 'ready', reason: undefined, findings: [] });
+  expect(p1.groupCheck).toEqual([expect.objectContaining({ errors: 0, references: ['z1r1943el_1dx.fits'] })]);
+
+  // Its own differences: the rmap gains the new reference; the imap and pmap name the new rmap.
+  const ref = p1.files[0]!.name!;
+  const rmap = p1.generated.find((g) => g.name.endsWith('.rmap'))!;
+  const imap = p1.generated.find((g) => g.name.endsWith('.imap'))!;
+  const pmap = p1.generated.find((g) => g.name.endsWith('.pmap'))!;
+  expect(rmap.differences!.length).toBeGreaterThan(0);
+  expect(rmap.differences!.join('\n')).toContain(`'${ref}'`);
+  expect(rmap.differences![0]).toMatch(/^DETECTOR=\w+ OBSTYPE=\w+ LIFE_ADJ=[\d.-]+ · useafter \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · (added terminal|replaced) /);
+  expect(imap.differences!.join('\n')).toContain(`${rmap.derivedFrom} → ${rmap.name}`);
+  expect(pmap.differences!.join('\n')).toContain(`${imap.derivedFrom} → ${imap.name}`);
+
+  // Alone, nothing collides.
+  let html = await page(first.resultsId);
+  const diffs = section(html, 'generated');
+  for (const g of p1.generated) expect(diffs).toContain(g.name);
+  expect(diffs).toContain(`'${ref}'`);
+  expect(html).not.toContain('id="collisions"');
+
+  // A second submission from the same edit context while the first waits.
+  fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
+  placeCos('z1r1943el_1dx.fits', '#');
+  const second = await site.service.startSubmission(request(site, 'alice', lock, 'review-second'));
+  const p2 = await waitForProgress(site, second.resultsId, (x) => x.status === 'ready' || x.status === 'failed');
+  expect(p2.status).toBe('ready');
+  expect(p2.generated.map((g) => g.derivedFrom).sort()).toEqual(p1.generated.map((g) => g.derivedFrom).sort());
+
+  html = await page(first.resultsId);
+  let collisions = section(html, 'collisions', 'div');
+  for (const g of p2.generated) expect(collisions).toContain(g.name);
+  expect(collisions).toContain(`${rmap.name} and ${p2.generated.find((g) => g.name.endsWith('.rmap'))!.name} (not yet confirmed, by alice`);
+  expect(collisions).toContain(`are all derived from ${rmap.derivedFrom}`);
+  // ... and the second sees the first.
+  collisions = section(await page(second.resultsId), 'collisions', 'div');
+  for (const g of p1.generated) expect(collisions).toContain(g.name);
+
+  // The second is confirmed and delivered: the first still warns, now of delivered rules.
+  await site.service.decide(second.resultsId, { action: 'confirm', username: 'alice', lock });
+  await waitForProgress(site, second.resultsId, (x) => !!x.delivery);
+  collisions = section(await page(first.resultsId), 'collisions', 'div');
+  expect(collisions).toContain(`${p2.generated.find((g) => g.name.endsWith('.pmap'))!.name} (delivered, by alice`);
+
+  // Cancelled, the first is gone from the second's (finished) page and leaves nothing.
+  const again = await lockFor(site, 'alice', 'cos');
+  await site.service.decide(first.resultsId, { action: 'cancel', username: 'alice', lock: again });
+  await waitForProgress(site, first.resultsId, (x) => x.status === 'cancelled');
+  expect(await site.db.models.CatalogFile.count({ where: { name: p1.generated.map((g) => g.name) } })).toBe(0);
+});
