@@ -11,6 +11,9 @@ import type { CellValue } from '../io/fits-tables';
 import type { PyValue as AstValue } from '../ast';
 import type { MappingStore, ReferenceMapping } from '../mappings';
 import { JWST_PATTERN_TRANSLATIONS } from '../jwst-keywords';
+import { diffAction, mappingDifferences } from '../diff';
+import { wildcardExpansions } from './group';
+import { tpnValidValues } from './mapping_validate';
 import { rmapInsertReferences } from '../refactor';
 import { reformatUseafter } from './dates';
 import {
@@ -453,7 +456,7 @@ function certifyReferenceModes(
   if (!oldPath) {
     // find_governing_rmap fails as get_corresponding_rmap did
     if (rmapError !== undefined) log.warning(`Failed resolving comparison reference for table checks : ${rmapError}`);
-    const oldName = rmap && opts.store ? findOldReference(rmap, opts.store.locate(rmap.name), basename, l, log) : undefined;
+    const oldName = rmap && opts.store ? findOldReference(rmap, opts.store.locate(rmap.name), basename, l, opts, log) : undefined;
     if (oldName && oldName !== basename) {
       const located = opts.locateReference?.(oldName);
       if (located && fs.existsSync(located)) {
@@ -502,17 +505,25 @@ function certifyReferenceModes(
 }
 
 /** The reference `basename` would replace in `rmap`: found by a trial insertion. */
-function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: string, l: Loaded, log: Log): string | undefined {
+function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: string, l: Loaded, opts: ReferenceCertifyOptions, log: Log): string | undefined {
   const names = new Set(rmap.referenceNames());
   if (names.has(basename)) return basename;
   try {
     const header: Record<string, string> = {};
     for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
     const text = fs.readFileSync(rmapPath, 'utf8');
-    const result = rmapInsertReferences(text, rmap.name, [{ basename, header }]);
-    const after = new Set([...result.text.matchAll(/'([^']+\.(?:fits|asdf|json|yaml))'/g)].map((m) => m[1]));
-    const replaced = [...names].filter((n) => !after.has(n)).sort();
-    if (replaced.length) return replaced[0];
+    // insert_reference as the group check does it: wildcard expansions, values checked against the _ld.tpn
+    const validValues = Object.fromEntries(tpnValidValues(rmap, loadSpecs(opts.specsRoot, opts.observatory)));
+    const result = rmapInsertReferences(text, rmap.name, [{ basename, header }], { wildcardExpansions: wildcardExpansions(opts.observatory), validValues });
+    // the first "replace" difference names the predecessor; a rule deleted and another added
+    // (a changed match key, e.g. SYNPHOT comment parkeys) is no replacement
+    const newName = `${rmap.name}.trial-insert`;
+    const diffs = mappingDifferences(rmap.name, newName, (n) => (n === newName ? result.text : n === rmap.name ? text : fs.readFileSync(path.join(path.dirname(rmapPath), n), 'utf8')));
+    for (const d of diffs) {
+      if (diffAction(d) !== 'replace') continue;
+      const m = /replaced '([^']*)' with '([^']*)'/.exec(String(d.tuple[d.tuple.length - 1]));
+      if (m) return m[1];
+    }
     log.info(`No file corresponding to ${pyRepr(basename)} in context ${pyRepr(rmap.name)}`);
   } catch (e) {
     log.warning(`Failed resolving comparison reference for table checks : ${errText(e)}`);

@@ -72,12 +72,6 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      'comparison-reference lookup for table mode checks: our trial insertion finds a replaced reference (then reports that the ' +
-      'catalog cannot provide it) where the real lookup reports "No comparison reference" or fails on a network call',
-    keys: /^WARNING (No comparison reference for|Failed to obtain reference comparison file|Failed resolving comparison reference|Duplicate definitions in)/,
-  },
-  {
-    reason:
       'reversion detection: naming.newer for CDBS-style names compares their encoded timestamps; our approximation and the ' +
       'real rule disagree on a few test fixtures',
     files: /\.(rmap|imap|pmap)$/,

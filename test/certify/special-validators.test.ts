@@ -205,3 +205,20 @@ describe('context lookups', () => {
     expect(versionSatisfies('1.6.0.dev1', '')).toBe(false);
   });
 });
+
+describe('comparison reference for table checks (find_old_reference)', () => {
+  it('a changed match key (SYNPHOT comment parkeys) is a rule deleted and one added, not a replacement: no comparison', () => {
+    const { keys } = certified(path.join(HST, 'wfc3_ir_g141_src_999_th.fits'));
+    expect(keys).toContain("WARNING No comparison reference for 'wfc3_ir_g141_src_999_th.fits' in context 'hst_0729.pmap'. Skipping tables comparison.");
+    expect(keys.some((k) => k.includes('Failed to obtain reference comparison file'))).toBe(false);
+  });
+  it('a replaced reference the catalog cannot provide: warned, then no comparison', () => {
+    const { keys } = certified(path.join(HST, 'hst_synphot_tmc_passes.fits'));
+    expect(keys.some((k) => /^WARNING Failed to obtain reference comparison file '35m1824cm_tmc.fits'/.test(k))).toBe(true);
+    expect(keys).toContain("WARNING No comparison reference for 'hst_synphot_tmc_passes.fits' in context 'hst_0729.pmap'. Skipping tables comparison.");
+  });
+  it("the trial insertion checks values against the type's _ld.tpn as the real one does (a malformed line fails the lookup)", () => {
+    const r = certifyFile(path.join(TESTDATA, 'jwst', 'niriss_ref_photom.fits'), { observatory: 'jwst', specsRoot: SPECS, store, context: 'jwst_0541.pmap' });
+    expect(r.findings.map((f) => `${f.level} ${f.message}`)).toContain('WARNING Failed resolving comparison reference for table checks : not enough values to unpack (expected 5, got 1)');
+  });
+});
