@@ -132,11 +132,13 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
       // An update to a finished workflow is refused by the server with a plain error, or
       // with NOT_FOUND "workflow execution already completed" (which the client reports as
       // WorkflowNotFoundError): look first, the workflow is there.
-      if (/workflow execution already completed/i.test(String((err as Error).message))) {
-        const p = await progress(resultsId);
-        throw new DecisionRefused(`This submission is ${p?.status ?? 'finished'}${p?.disposition ? ` (${p.disposition})` : ''}: nothing to ${decision.action}.`);
+      // The wording varies with the server (and under load the update can race the
+      // workflow's completion), so any not-found is checked against the progress query.
+      if (err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test(String((err as Error).message))) {
+        const p = await progress(resultsId).catch(() => undefined);
+        if (!p) throw new DecisionRefused(`No submission '${resultsId}'.`);
+        throw new DecisionRefused(`This submission is ${p.status}${p.disposition ? ` (${p.disposition})` : ''}: nothing to ${decision.action}.`);
       }
-      if (err instanceof WorkflowNotFoundError) throw new DecisionRefused(`No submission '${resultsId}'.`);
       throw err;
     }
   }
