@@ -17,6 +17,7 @@ import { rmapInsertReferences, type WildcardExpansions } from '../refactor';
 import { certifyMapping } from './mapping';
 import { tpnValidValues } from './mapping_validate';
 import { referenceHeaderForInsert, referenceProperties } from './reference';
+import { pyRepr } from './pyexpr';
 import { loadSpecs } from './tpn';
 import type { Log } from './validators';
 
@@ -78,7 +79,7 @@ export function checkRmapUpdates(files: string[], opts: GroupCheckOptions, makeL
       log.info(`Checking rmap update for ('${instrument}', '${filekind}') inserting files [${group.map((f) => `'${f}'`).join(', ')}]`);
       const valid = Object.fromEntries(tpnValidValues(old, specs));
       const oldText = fs.readFileSync(opts.store.locate(old.name), 'utf8');
-      const inserts = group.map((f) => ({ basename: path.basename(f), header: referenceHeaderForInsert(f).header }));
+      const inserts = group.map((f) => ({ basename: path.basename(f), header: referenceHeaderForInsert(f, old).header }));
       const insertOptions = { wildcardExpansions: wildcardExpansions(opts.observatory), validValues: valid };
       let update;
       try {
@@ -96,7 +97,7 @@ export function checkRmapUpdates(files: string[], opts: GroupCheckOptions, makeL
             break;
           }
         }
-        throw new Error(`Failed inserting '${failing.basename}' into rmap: '${old.name}' with header:\n ${JSON.stringify(failing.header)} \n : ${errText(e)}`);
+        throw new Error(`Failed inserting '${failing.basename}' into rmap: '${old.name}' with header:\n ${pformatHeader(failing.header)} \n : ${errText(e)}`);
       }
       for (const e of update.errors) log.error(e);
       certifyMapping(path.join('/tmp', old.name), { observatory: opts.observatory, specsRoot: opts.specsRoot, store: opts.store, context: opts.context, text: update.text }, log);
@@ -108,4 +109,13 @@ export function checkRmapUpdates(files: string[], opts: GroupCheckOptions, makeL
     results.push({ references, findings: failure.findings });
   }
   return results;
+}
+
+/** pprint.pformat of a header dict as the real message shows it: sorted keys, one per line when long. */
+export function pformatHeader(header: Record<string, string>): string {
+  const items = Object.keys(header)
+    .sort()
+    .map((k) => `${pyRepr(k)}: ${pyRepr(header[k])}`);
+  const one = `{${items.join(', ')}}`;
+  return one.length <= 80 ? one : `{${items.join(',\n ')}}`;
 }

@@ -166,7 +166,8 @@ function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: Ref
     if (header.has('USEAFTER')) setUseafter(['DATE-OBS', 'DATE_OBS'], ['TIME-OBS', 'TIME_OBS']);
     return header;
   }
-  if (observatory !== 'jwst') return header; // roman: handled by its own locator, not mapped here
+  if (observatory === 'roman') return romanReferenceKeysToDatasetKeys(header, rmap?.name ?? '', r2dOf(rmap), log);
+  if (observatory !== 'jwst') return header;
   const translations: Record<string, string> = { ...JWST_PATTERN_TRANSLATIONS };
   const r2d = rmap?.header?.reference_to_dataset;
   if (r2d?.t === 'dict') {
@@ -198,6 +199,90 @@ function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: Ref
   }
   if (!header.has('USEAFTER') && header.has('META.USEAFTER')) header.set('USEAFTER', header.get('META.USEAFTER')!);
   if (header.has('USEAFTER')) setUseafter(['DATE-OBS', 'META.OBSERVATION.DATE'], ['TIME-OBS', 'META.OBSERVATION.TIME']);
+  return header;
+}
+
+/** An rmap's reference_to_dataset header field (reference keyword -> dataset keyword). */
+function r2dOf(rmap: ReferenceMapping | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const r2d = rmap?.header?.reference_to_dataset;
+  if (r2d?.t === 'dict') {
+    for (const e of r2d.entries) if (e.key.t === 'str' && e.value.t === 'str') out[e.key.v.toUpperCase()] = e.value.v.toUpperCase();
+  }
+  return out;
+}
+
+/**
+ * roman.locate.reference_keys_to_dataset_keys: pattern keywords (P_DETECTOR, ...) to their
+ * dataset keywords, SSC (IPAC/SSC-made) headers re-rooted under ROMAN.META and converted,
+ * SUBARRAY.NAME and EXPOSURE.TYPE defaulted, and the USEAFTER as ROMAN.META.EXPOSURE.START_TIME.
+ * Parameter reference types (a '-' in the rmap name, pars-*) use META rather than ROMAN.META.
+ */
+export function romanReferenceKeysToDatasetKeys(input: RawHeader, rmapName: string, referenceToDataset: Record<string, string>, log?: Log): RawHeader {
+  let header: RawHeader = new Map(input);
+  const prefix = rmapName.split('-').length > 1 ? 'META' : 'ROMAN.META';
+  let translations: Record<string, string> = {
+    [`${prefix}.EXPOSURE.P_EXPTYPE`]: `${prefix}.EXPOSURE.TYPE`,
+    [`${prefix}.INSTRUMENT.P_DETECTOR`]: `${prefix}.INSTRUMENT.DETECTOR`,
+    [`${prefix}.INSTRUMENT.P_OPTICAL_ELEMENT`]: `${prefix}.INSTRUMENT.OPTICAL_ELEMENT`,
+  };
+  const origin = header.get('ROMAN.META.ORIGIN') ?? header.get('META.ORIGIN');
+  const ssc = origin === 'IPAC/SSC';
+  if (ssc) {
+    const meta: RawHeader = new Map([...header].filter(([k]) => k.startsWith('ROMAN.META')));
+    for (const [k, v] of header) if (k.startsWith('META.')) meta.set(`ROMAN.${k}`, v);
+    header = meta;
+    translations = {
+      [`${prefix}.INSTRUMENT`]: `${prefix}.INSTRUMENT.NAME`,
+      [`${prefix}.OPTICAL_ELEMENT`]: `${prefix}.INSTRUMENT.OPTICAL_ELEMENT`,
+      [`${prefix}.DETECTOR`]: `${prefix}.INSTRUMENT.DETECTOR`,
+      [`${prefix}.ORIGIN`]: 'SSC',
+    };
+  }
+  Object.assign(translations, referenceToDataset);
+  for (const key of header.keys()) {
+    if (key.split('.').pop()!.startsWith('P_') && !(key in translations)) {
+      log?.warning(`CRDS-pattern-like keyword ${pyRepr(key)} w/o CRDS translation to corresponding dataset keyword.`);
+    }
+  }
+  for (const rkey of Object.keys(translations).sort()) {
+    if (!header.has(rkey)) continue;
+    const dkey = translations[rkey];
+    const dval = header.get(dkey);
+    const rval = header.get(rkey)!;
+    if (rval !== 'UNDEFINED' && rval !== dval) {
+      log?.info(`Setting ${pyRepr(dkey)} = ${pyReprOpt(dval)} to value of ${pyRepr(rkey)} = ${pyReprOpt(rval)}`);
+      if (Array.isArray(rval)) throw new CheckError("'tuple' object has no attribute 'upper'");
+      header.set(dkey, rval.toUpperCase());
+    }
+  }
+  if (!header.has(`${prefix}.SUBARRAY.NAME`)) header.set(`${prefix}.SUBARRAY.NAME`, 'UNDEFINED');
+  if (!header.has(`${prefix}.EXPOSURE.TYPE`)) header.set(`${prefix}.EXPOSURE.TYPE`, 'UNDEFINED');
+  if (ssc) {
+    // apply_ssc_conversions
+    const pfx = 'ROMAN.META';
+    const instr = header.get(`${pfx}.INSTRUMENT.NAME`);
+    if (header.get(`${pfx}.EXPOSURE.TYPE`) === 'UNDEFINED') {
+      const optelem = header.get(`${pfx}.INSTRUMENT.OPTICAL_ELEMENT`);
+      if (instr && optelem) header.set(`${pfx}.EXPOSURE.TYPE`, `${String(instr).toUpperCase()}_${String(optelem).toUpperCase()}`);
+    }
+    const detector = header.get(`${pfx}.INSTRUMENT.DETECTOR`);
+    if (instr === undefined) throw new CheckError("'NoneType' object has no attribute 'lower'");
+    if (String(instr).toLowerCase() === 'wfi') {
+      if (detector === undefined) throw new CheckError("'NoneType' object has no attribute 'split'");
+      if (String(detector).split(',').length === 18) header.set(`${pfx}.INSTRUMENT.DETECTOR`, 'N/A');
+    }
+  }
+  if (header.has(`${prefix}.USEAFTER`)) {
+    const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
+    let formatted: string;
+    try {
+      formatted = reformatUseafter(ua);
+    } catch {
+      throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
+    }
+    header.set('ROMAN.META.EXPOSURE.START_TIME', formatted);
+  }
   return header;
 }
 
@@ -329,7 +414,16 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
       if (opts.observatory === 'jwst') crossStrapJwst(l.header);
-      const mapped = referenceKeysToDatasetKeys(opts.observatory, l.header, rmap, log);
+      // map_ref_keys_to_dataset_keys: only with the rmap; a failure is reported and the
+      // header goes on unmapped
+      let mapped: RawHeader = l.header;
+      if (rmap) {
+        try {
+          mapped = referenceKeysToDatasetKeys(opts.observatory, l.header, rmap, log);
+        } catch (e) {
+          log.error(`Error mapping reference names and values to dataset names and values : ${errText(e)}`);
+        }
+      }
       const withArrays = new Map<string, PyValue>([...mapped].map(([k, v]) => [k, tupleRepr(v)]));
       const arrayValidators = validators.filter((v) => v.info.keytype === 'A' || v.info.keytype === 'D');
       for (const v of arrayValidators) {
@@ -535,11 +629,21 @@ function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: st
  * A reference's header for a trial rmap insertion (the group check): every keyword of the
  * file in reference vocabulary (or-lists joined with '|'), and its raw form for naming.
  */
-export function referenceHeaderForInsert(filepath: string): { header: Record<string, string>; raw: Map<string, string> } {
+export function referenceHeaderForInsert(filepath: string, into?: ReferenceMapping): { header: Record<string, string>; raw: Map<string, string> } {
   const l = loadRaw(filepath, fileFormat(filepath));
   try {
+    let h: RawHeader = l.header;
+    // Roman: the locator's reference_keys_to_dataset_keys, which the shared insertion code does
+    // not do for Roman (its rmaps match ROMAN.META.EXPOSURE.START_TIME made from the USEAFTER)
+    if (into && into.observatory.toLowerCase() === 'roman') {
+      try {
+        h = romanReferenceKeysToDatasetKeys(h, into.name, r2dOf(into));
+      } catch {
+        h = l.header; // certify has reported it ("Error mapping reference names ...")
+      }
+    }
     const header: Record<string, string> = {};
-    for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
+    for (const [k, v] of h) header[k] = Array.isArray(v) ? v.join('|') : v;
     return { header, raw: l.raw };
   } finally {
     l.fits?.close();

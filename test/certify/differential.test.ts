@@ -49,15 +49,6 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      "Roman group check: without the locator's reference_keys_to_dataset_keys (see below) our trial-insertion header lacks " +
-      'the dataset keywords (ROMAN.META.EXPOSURE.START_TIME from the USEAFTER, the detector), so our trial rmap gets an ' +
-      'UNDEFINED UseAfter date, and an insertion both sides refuse prints a different header',
-    files: /\/roman\//,
-    keys: /^ERROR (UseAfter\(Q,\) : Q : UseAfter Invalid date\/time format|: Failed inserting Q into rmap: Q with header:)/,
-    verdict: true,
-  },
-  {
-    reason:
       'Python-library warnings re-logged by the real tool (astropy VerifyWarning/AstropyUserWarning about TDISPn or checksums, ' +
       'asdf conversion and package-version warnings, stdatamodels NoTypeWarning): they describe the Python libraries, not CRDS rules',
     keys: /^WARNING (VerifyWarning|AstropyUserWarning|AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|NoTypeWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
@@ -84,14 +75,6 @@ const EXCEPTIONS: Exception[] = [
     files: /\.(rmap|imap|pmap)$/,
     keys: /^(ERROR Validation error|WARNING (Rule change at|Deletion at|Reversion at|Different lookup parameters|Checksum error))/,
     bothFailWith: /^ERROR Validation error$/,
-  },
-  {
-    reason:
-      "Roman: the locator's reference_keys_to_dataset_keys (roman_datamodels paths) is not implemented, so the real tool's " +
-      '"Error mapping reference names and values to dataset names" for malformed Roman trees has no counterpart',
-    files: /\/roman\//,
-    keys: /^ERROR Error mapping reference names and values to dataset names/,
-    verdict: true,
   },
   {
     reason:
