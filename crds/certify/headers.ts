@@ -173,7 +173,10 @@ export function loadFitsTables(f: FitsFile): LoadedTable[] {
 }
 
 /** Raw header items of a non-FITS reference (ASDF, JSON, YAML). */
-export function treeHeaderItems(filepath: string, format: 'asdf' | 'json' | 'yaml'): { items: Map<string, string | string[]>; tree: TreeValue; asdfVersion?: string } {
+export function treeHeaderItems(
+  filepath: string,
+  format: 'asdf' | 'json' | 'yaml',
+): { items: Map<string, string | string[]>; tree: TreeValue; asdfVersion?: string; historyError?: string } {
   if (format === 'json') {
     const text = fs.readFileSync(filepath, 'utf8');
     let tree: TreeValue;
@@ -190,22 +193,32 @@ export function treeHeaderItems(filepath: string, format: 'asdf' | 'json' | 'yam
   }
   const { tree, standardVersion } = readAsdfTree(filepath);
   const items = flattenTree(tree);
-  items.set('HISTORY', asdfHistory(tree));
-  return { items, tree, asdfVersion: standardVersion };
+  const history = asdfHistory(tree);
+  items.set('HISTORY', history.value);
+  return { items, tree, asdfVersion: standardVersion, historyError: history.error };
 }
 
-function asdfHistory(tree: TreeValue): string {
-  const hist = tree && typeof tree === 'object' && !Array.isArray(tree) ? (tree as Record<string, TreeValue>).history : undefined;
-  if (hist === undefined) return 'UNDEFINED';
-  const entries = hist && typeof hist === 'object' && !Array.isArray(hist) && 'entries' in hist ? (hist as Record<string, TreeValue>).entries : hist;
-  if (!Array.isArray(entries)) return 'UNDEFINED';
+/**
+ * AsdfFile._get_history: the history entries as 'time :: description' lines, or UNDEFINED; a
+ * tree without history (or an entry without time or description) is the real reader's logged
+ * error "Failed reading ASDF history, see ASDF docs on adding history : 'history'".
+ */
+function asdfHistory(tree: TreeValue): { value: string; error?: string } {
+  const fail = (key: string): { value: string; error: string } => ({ value: 'UNDEFINED', error: `Failed reading ASDF history, see ASDF docs on adding history : '${key}'` });
+  const root = tree && typeof tree === 'object' && !Array.isArray(tree) && !(tree instanceof Date) ? (tree as Record<string, TreeValue>) : undefined;
+  if (!root || !('history' in root)) return fail('history');
+  const hist = root.history;
+  const entries = hist && typeof hist === 'object' && !Array.isArray(hist) && !(hist instanceof Date) ? (hist as Record<string, TreeValue>).entries : hist;
+  if (!Array.isArray(entries)) return { value: 'UNDEFINED' };
   const out: string[] = [];
   for (const e of entries) {
-    if (!e || typeof e !== 'object' || Array.isArray(e)) continue;
+    if (!e || typeof e !== 'object' || Array.isArray(e) || e instanceof Date) continue;
     const rec = e as Record<string, TreeValue>;
+    if (!('time' in rec)) return fail('time');
+    if (!('description' in rec)) return fail('description');
     const t = rec.time;
     const time = t instanceof Date ? t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : String(t ?? '').split('.')[0];
     out.push(`${time} :: ${String(rec.description ?? '')}`);
   }
-  return out.length ? out.join('\n') : 'UNDEFINED';
+  return { value: out.length ? out.join('\n') : 'UNDEFINED' };
 }

@@ -27,6 +27,7 @@ import {
   type FileFormat,
   type LoadedTable,
 } from './headers';
+import type { TreeValue } from '../io/asdf';
 import { JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
 import { pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
@@ -314,6 +315,10 @@ interface Loaded {
   fits?: FitsFile;
   tables: LoadedTable[];
   asdfVersion?: string;
+  /** ASDF, JSON and YAML: the tree (the ASDF certifier's asdf_library check) */
+  tree?: TreeValue;
+  /** the ASDF reader's logged history error */
+  historyError?: string;
 }
 
 function loadRaw(filepath: string, format: FileFormat): Loaded {
@@ -327,10 +332,10 @@ function loadRaw(filepath: string, format: FileFormat): Loaded {
     return { raw: header, header: new Map(header), tables: [] };
   }
   if (format === 'asdf' || format === 'json' || format === 'yaml') {
-    const { items, asdfVersion } = treeHeaderItems(filepath, format);
+    const { items, asdfVersion, tree, historyError } = treeHeaderItems(filepath, format);
     const raw = new Map<string, string>();
     for (const [k, v] of items) raw.set(k, Array.isArray(v) ? `(${v.map((x) => pyRepr(x)).join(', ')})` : v);
-    return { raw, header: items, tables: [], asdfVersion };
+    return { raw, header: items, tables: [], asdfVersion, tree, historyError };
   }
   throw new CheckError(`Unsupported reference format ${pyRepr(format)}`);
 }
@@ -394,8 +399,17 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       rmap = undefined;
       rmapError = errText(e);
     }
+    // The FITS and ASDF certifiers' last steps: the rmap (get_corresponding_rmap) and the
+    // observatory's project_check; for JWST that opens the file with its data models, which
+    // first refuse a name without a .fits or .asdf suffix (the schema validation that follows
+    // is the Python data models' own, not done here).
     const projectCheck = (): void => {
-      if (rmapError !== undefined && (format === 'fits' || format === 'asdf')) log.error(`Validation error : ${rmapError}`);
+      if (format !== 'fits' && format !== 'asdf') return;
+      if (rmapError !== undefined) log.error(`Validation error : ${rmapError}`);
+      else if (rmap && opts.observatory === 'jwst' && !filekind.startsWith('pars-')) {
+        const problem = datamodelsFileTypeProblem(filepath);
+        if (problem) log.error(`Validation error : JWST Data Models: ${problem}`);
+      }
     };
     const parkeys = new Set(rmap ? rmap.getRequiredParkeys() : []);
     let validators: Validator[] = specs.tpnInfos(instrument, filekind, 'tpn').map(makeValidator);
@@ -413,6 +427,7 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         log.info(`FITS file ${pyRepr(basename)} conforms to FITS standards.`);
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
+      if (l.historyError) log.error(l.historyError);
       if (opts.observatory === 'jwst') crossStrapJwst(l.header);
       // map_ref_keys_to_dataset_keys: only with the rmap; a failure is reported and the
       // header goes on unmapped
@@ -485,6 +500,14 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       } catch (e) {
         log.error(`Checking reference modes for ${pyRepr(filepath)} : ${errText(e)}`);
       }
+    }
+    if (format === 'asdf') {
+      // AsdfCertifier: a library version that is not N.N.N is a development build
+      const lib = treeGet(l.tree, 'asdf_library');
+      if (lib === undefined) throw new CheckError("'asdf_library'");
+      const version = treeGet(lib, 'version');
+      if (version === undefined) throw new CheckError("'version'");
+      if (!/^[0-9]+\.[0-9]+\.[0-9]+$/.test(String(version))) log.warning(`File written with dev version of asdf library: ${String(version)}`);
     }
     try {
       checkAsdfStandardVersion(l, opts);
@@ -736,3 +759,20 @@ function checkAsdfStandardVersion(l: Loaded, opts: ReferenceCertifyOptions): voi
 }
 
 class AsdfRequirementError extends Error {}
+
+function treeGet(tree: TreeValue | undefined, key: string): TreeValue | undefined {
+  if (!tree || typeof tree !== 'object' || Array.isArray(tree) || tree instanceof Date) return undefined;
+  return key in tree ? (tree as Record<string, TreeValue>)[key] : undefined;
+}
+
+/** stdatamodels.filetype.check: the last two suffixes must include .fits or .asdf (.json is an association). */
+export function datamodelsFileTypeProblem(filepath: string): string | undefined {
+  const name = path.basename(filepath).replace(/^\.+/, '');
+  const parts = name.split('.');
+  const suffixes = parts.slice(1).filter((x, i, a) => i < a.length - 1 || x !== '').slice(-2);
+  if (!suffixes.length || name.endsWith('.')) return `Input file path does not have an extension: ${filepath}`;
+  for (const ext of [...suffixes].reverse()) {
+    if (ext === 'asdf' || ext === 'fits' || ext === 'json') return undefined;
+  }
+  return `Unrecognized file type for: ${filepath}`;
+}

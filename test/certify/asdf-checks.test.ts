@@ -1,0 +1,86 @@
+// The ASDF certifier's own checks: the history reading error, the development asdf library
+// warning, a missing asdf_library, JWST's data-model file type refusal, and the context's ASDF
+// Standard requirement. Real JWST files of the shared test data read in place under
+// jwst_0541.pmap; edge cases as small ASDF files in a temporary folder.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { certifyFile } from '../../crds/certify';
+import { datamodelsFileTypeProblem } from '../../crds/certify/reference';
+import { MappingStore } from '../../crds/mappings';
+import { MAPPINGS, SHARED_DATA, TESTDATA } from '../support/paths';
+
+const SPECS = path.join(SHARED_DATA, 'crds-specs');
+const JWST = path.join(TESTDATA, 'jwst');
+const store = new MappingStore(MAPPINGS, { ignoreChecksum: 'warn' });
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'asdf-checks-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function findings(file: string, context = 'jwst_0541.pmap', s = store): string[] {
+  return certifyFile(file, { observatory: 'jwst', specsRoot: SPECS, store: s, context }).findings.filter((f) => f.level !== 'INFO').map((f) => `${f.level} ${f.message}`);
+}
+
+/** A small JWST-style ASDF reference (the YAML tree after the ASDF header lines). */
+function asdf(name: string, tree: string, standard = '1.5.0'): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, `#ASDF 1.0.0\n#ASDF_STANDARD ${standard}\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n${tree}\n...\n`);
+  return file;
+}
+const META = `meta:
+  author: test
+  description: test
+  instrument: {name: MIRI, band: SHORT, channel: '12', detector: MIRIFUSHORT}
+  pedigree: GROUND
+  reftype: DISTORTION
+  telescope: JWST
+  useafter: '2020-01-01T00:00:00'
+  model_type: DistortionModel`;
+
+describe('ASDF certifier checks', () => {
+  it('a development build of the asdf library is warned about (real test file)', () => {
+    expect(findings(path.join(JWST, 'jwst_fgs_distortion_bad_asdf_version.asdf'))).toContain('WARNING File written with dev version of asdf library: 2.0.0.dev1213');
+  });
+
+  it('a tree without history is the reader\'s logged error (real test file)', () => {
+    expect(findings(path.join(JWST, 'jwst_miri_distortion_0001.asdf'))).toContain("ERROR Failed reading ASDF history, see ASDF docs on adding history : 'history'");
+  });
+
+  it('history entries without a time are an error too; complete entries are read', () => {
+    const lib = "asdf_library: {author: a, homepage: h, name: asdf, version: 2.8.0}";
+    const bad = asdf('jwst_miri_distortion_9991.asdf', `${lib}\nhistory:\n  entries:\n  - {description: made}\n${META}`);
+    expect(findings(bad)).toContain("ERROR Failed reading ASDF history, see ASDF docs on adding history : 'time'");
+    const good = asdf('jwst_miri_distortion_9992.asdf', `${lib}\nhistory:\n  entries:\n  - {description: made, time: '2020-01-01 00:00:00'}\n${META}`);
+    expect(findings(good).filter((f) => /history|dev version/i.test(f))).toEqual([]);
+  });
+
+  it('a tree without asdf_library fails the file as the real certifier does', () => {
+    const file = asdf('jwst_miri_distortion_9993.asdf', `history:\n  entries: []\n${META}`);
+    expect(findings(file)).toContain("ERROR Validation error : 'asdf_library'");
+  });
+
+  it("JWST's data models refuse a name without a .fits or .asdf suffix (real opaque test file)", () => {
+    expect(findings(path.join(JWST, 'opaque_asd.tmp'))).toContain(`ERROR Validation error : JWST Data Models: Unrecognized file type for: ${path.join(JWST, 'opaque_asd.tmp')}`);
+    expect(datamodelsFileTypeProblem('/a/x.fits')).toBeUndefined();
+    expect(datamodelsFileTypeProblem('/a/jwst_miri_ipc.bad-keyword.fits')).toBeUndefined();
+    expect(datamodelsFileTypeProblem('/a/x.asdf.tmp')).toBeUndefined();
+    expect(datamodelsFileTypeProblem('/a/x.tmp')).toBe('Unrecognized file type for: /a/x.tmp');
+    expect(datamodelsFileTypeProblem('/a/noext')).toBe('Input file path does not have an extension: /a/noext');
+  });
+
+  it("the context's asdf_standard_requirement: a file below it is an error", () => {
+    // a private copy of the JWST mappings whose pmap requires ASDF Standard >= 1.6.0
+    const dir = path.join(tmp, 'mappings');
+    fs.mkdirSync(path.join(dir, 'jwst'), { recursive: true });
+    for (const n of fs.readdirSync(path.join(MAPPINGS, 'jwst'))) fs.symlinkSync(path.join(MAPPINGS, 'jwst', n), path.join(dir, 'jwst', n));
+    const pmap = fs.readFileSync(path.join(MAPPINGS, 'jwst', 'jwst_0541.pmap'), 'utf8').replace("header = {\n", "header = {\n    'asdf_standard_requirement' : '>=1.6.0',\n");
+    fs.writeFileSync(path.join(dir, 'jwst', 'jwst_9541.pmap'), pmap.replace(/'name' : 'jwst_0541.pmap'/, "'name' : 'jwst_9541.pmap'"));
+    const own = new MappingStore(dir, { ignoreChecksum: 'warn' });
+    const file = asdf('jwst_miri_distortion_9994.asdf', `asdf_library: {author: a, homepage: h, name: asdf, version: 2.8.0}\nhistory:\n  entries: []\n${META}`);
+    expect(findings(file, 'jwst_9541.pmap', own)).toContain('ERROR ASDF Standard version 1.5.0 does not fulfill context requirement of asdf_standard>=1.6.0');
+    expect(findings(file).some((f) => /ASDF Standard version/.test(f))).toBe(false);
+  });
+});
