@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
+import { checksumWarnings, tdispWarnings, truncationWarnings } from '../io/fits-checks';
 import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
 import type { PyValue as AstValue } from '../ast';
@@ -425,6 +426,10 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       if (l.fits) {
         if (l.fits.hdus.some((h) => h.name === 'ASDF')) log.error('FITS files must not include an ASDF extension');
         log.info(`FITS file ${pyRepr(basename)} conforms to FITS standards.`);
+        // what astropy warns about while the real tool opens the file (checksums verified)
+        for (const w of [...truncationWarnings(l.fits), ...checksumWarnings(l.fits), ...tdispWarnings(l.fits)]) {
+          log.warning(`${w.category} : ${w.module} : ${w.message}`);
+        }
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
       if (l.historyError) log.error(l.historyError);

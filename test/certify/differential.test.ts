@@ -49,9 +49,12 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      'Python-library warnings re-logged by the real tool (astropy VerifyWarning/AstropyUserWarning about TDISPn or checksums, ' +
-      'asdf conversion and package-version warnings, stdatamodels NoTypeWarning): they describe the Python libraries, not CRDS rules',
-    keys: /^WARNING (VerifyWarning|AstropyUserWarning|AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|NoTypeWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
+      'Python-library warnings re-logged by the real tool about its own Python packages (asdf: tags with no converter installed ' +
+      '"is not recognized, converting to raw Python data structure", files made with other roman_datamodels package versions; ' +
+      'stdatamodels NoTypeWarning / ValidationWarning from opening JWST files with its data-model classes and schemas): ' +
+      'they describe which Python packages are installed beside the real tool, not CRDS rules. (The astropy ones about the file ' +
+      'itself — CHECKSUM/DATASUM, truncation, TDISPn — are reproduced, crds/io/fits-checks.ts.)',
+    keys: /^WARNING (AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|NoTypeWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
   },
   {
     reason:
