@@ -113,7 +113,19 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
     return;
   }
   for (const d of findDuplicateKeys(ast)) log.error(d.message.replace(/ \(line \d+(, first at line \d+)?\)$/, ''));
-  // (after the duplicate check, as in the real tool) locate.get_file_properties: a mapping's name must decompose (obs[_instr[_kind]][_serial]).
+  let mapping: Mapping;
+  const warnings: string[] = [];
+  try {
+    mapping = mappingFromText(text, name, opts.store, { ignoreChecksum: 'warn', warn: (m) => warnings.push(m) });
+  } catch (e) {
+    log.error(`Validation error : ${errText(e)}`);
+    return;
+  }
+  // fetch_mapping(ignore_checksum="warn"): the mapping is built (required header keys) and its
+  // checksum verified before the file's properties are asked for
+  for (const w of warnings) log.warning(/sha1sum/.test(w) ? `Checksum error : ${w.replace(/^.*?(sha1sum)/, '$1')}` : w);
+  warnings.length = 0;
+  // locate.get_file_properties: a mapping's name must decompose (obs[_instr[_kind]][_serial]).
   const parts = name.replace(/\.[a-z]+$/, '').split('_');
   const ext = path.extname(name);
   const counts: Record<string, number[]> = { '.pmap': [1, 2], '.imap': [2, 3], '.rmap': [3, 4] };
@@ -137,19 +149,12 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
       return;
     }
   }
-  let mapping: Mapping;
-  const warnings: string[] = [];
-  try {
-    mapping = mappingFromText(text, name, opts.store, { ignoreChecksum: 'warn', warn: (m) => warnings.push(m) });
-  } catch (e) {
-    log.error(`Validation error : ${errText(e)}`);
-    return;
-  }
   try {
     // The real loader builds the whole tree: a nested mapping that cannot be found (or
     // that fails to load) is an error of this mapping.
     if (!(mapping instanceof ReferenceMapping)) mapping.mappingNames();
   } catch (e) {
+    for (const w of warnings) log.warning(/sha1sum/.test(w) ? `Checksum error : ${w.replace(/^.*?(sha1sum)/, '$1')}` : w);
     log.error(`Validation error : ${errText(e)}`);
     return;
   }

@@ -74,14 +74,6 @@ const EXCEPTIONS: Exception[] = [
   },
   {
     reason:
-      'mapping load errors worded by Python (exec of the mapping text, missing nested files with test-data relative paths): ' +
-      'both sides fail the file, the messages name the problem differently',
-    files: /\.(rmap|imap|pmap)$/,
-    keys: /^(ERROR Validation error|WARNING (Rule change at|Deletion at|Reversion at|Different lookup parameters|Checksum error))/,
-    bothFailWith: /^ERROR Validation error$/,
-  },
-  {
-    reason:
       'mappings with duplicate entries: the real loader then fails ("Validation error") or keeps the last entry, so the ' +
       'comparison with the predecessor differs; both sides report the duplicate as an error',
     files: /_dup(licate)?\.rmap$/,
