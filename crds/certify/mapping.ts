@@ -10,7 +10,7 @@ import { findDuplicateKeys } from '../duplicates';
 import { diffAction, mappingDifferences, type Difference } from '../diff';
 import { mappingFromText, PipelineContext, InstrumentContext, ReferenceMapping, type Mapping, type MappingStore } from '../mappings';
 import { parseMapping } from '../parser';
-import { pyRepr } from './pyexpr';
+import { PyTuple, pyRepr } from './pyexpr';
 import { loadSpecs } from './tpn';
 import { validateMapping } from './mapping_validate';
 import type { Log } from './validators';
@@ -30,24 +30,70 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** naming.newer for two names of one series: CRDS serials, else CDBS timestamps. */
-export function newerName(name1: string, name2: string): boolean {
-  const serial = (n: string): number | undefined => {
-    const m = /_(\d{4,})\.[a-z]+$/.exec(n);
-    return m ? Number(m[1]) : undefined;
-  };
-  const a = serial(name1);
-  const b = serial(name2);
-  if (a !== undefined && b !== undefined) return a > b;
-  if (a !== undefined && b === undefined) return true;
-  if (a === undefined && b !== undefined) return false;
-  // CDBS names: the first 8 characters encode the time; the year digit 'z' (2015) precedes '0'.
-  const key = (n: string): string => {
-    const c = n[0];
-    const year = c >= 'a' && c <= 'z' ? c : String.fromCharCode('z'.charCodeAt(0) + 1 + Number(c));
-    return year + n.slice(1, 8);
-  };
-  return key(path.basename(name1)) > key(path.basename(name2));
+const OLD_CDBS = /^[A-Za-z][A-Za-z0-9]{8}_[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,6}$/;
+const NEW_CDBS = /^[0-9][A-Za-z0-9]{8}_[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,6}$/;
+const NEW_SYNPHOT = /^[0-9][a-zA-Z0-9]{7}m_(tmc|tmg|tmt)\.[A-Za-z0-9]{1,6}$/;
+const OLD_SYNPHOT = /^[A-Za-z][a-zA-Z0-9]{7}m_(tmc|tmg|tmt)\.[A-Za-z0-9]{1,6}$/;
+
+/** naming.classify_name; an unclassifiable name is warned about and taken as the oldest kind. */
+export function classifyName(name: string, log?: Log): string {
+  if (name === 'N/A') return 'crds';
+  if (['hst', 'jwst', 'roman', 'tobs'].some((o) => name.startsWith(o))) return 'crds';
+  if (OLD_SYNPHOT.test(name)) return 'oldsynphot';
+  if (NEW_SYNPHOT.test(name)) return 'newsynphot';
+  if (OLD_CDBS.test(name)) return 'oldcdbs';
+  if (NEW_CDBS.test(name)) return 'newcdbs';
+  log?.warning(`Failed to classify name ${pyRepr(name)} for determining time order.`);
+  return 'oldcdbs';
+}
+
+function extensionRank(name: string): number {
+  const ext = path.extname(name);
+  if (/^\.r\d[hd]/.test(ext)) return 0;
+  return ({ '.fits': 1, '.json': 2, '.yaml': 3, '.asdf': 4 } as Record<string, number>)[ext] ?? 5;
+}
+
+function newstyleSerial(name: string): number {
+  const m = /_(\d+)\.\w+/.exec(name);
+  return m ? parseInt(m[1], 10) : -1;
+}
+
+const NAME_CASES: Record<string, string | boolean> = {
+  'crds crds': 'compare_crds',
+  'oldcdbs oldcdbs': 'compare',
+  'newcdbs newcdbs': 'compare',
+  'oldsynphot oldsynphot': 'compare',
+  'newsynphot newsynphot': 'compare',
+  'crds oldcdbs': true,
+  'oldcdbs crds': false,
+  'newcdbs oldcdbs': true,
+  'oldcdbs newcdbs': false,
+  'newsynphot oldsynphot': true,
+  'oldsynphot newsynphot': false,
+};
+
+/**
+ * naming.newer: is `name1` a more recent file than `name2`? CRDS names by extension rank then
+ * serial, CDBS and SYNPHOT names of one kind as strings, known kind pairs by rule. A pair of
+ * kinds the real function does not handle fails there (its result is never assigned).
+ */
+export function newerName(name1: string, name2: string, log?: Log): boolean {
+  const n1 = name1 === 'N/A' ? name1 : path.basename(name1);
+  const n2 = name2 === 'N/A' ? name2 : path.basename(name2);
+  const c1 = classifyName(n1, log);
+  const c2 = classifyName(n2, log);
+  const kase = NAME_CASES[`${c1} ${c2}`] ?? 'raise';
+  if (n1 === 'N/A') return false;
+  if (n2 === 'N/A') return true;
+  if (kase === 'compare_crds') {
+    const r1 = extensionRank(n1);
+    const r2 = extensionRank(n2);
+    return r1 === r2 ? newstyleSerial(n1) > newstyleSerial(n2) : r1 > r2;
+  }
+  if (kase === 'compare') return n1 > n2;
+  if (typeof kase === 'boolean') return kase;
+  log?.warning(`Unhandled name comparison case:  ${pyRepr(new PyTuple([c1, c2]))}`);
+  throw new Error("cannot access local variable 'result' where it is not associated with a value");
 }
 
 function diffTail(d: Difference): string {
@@ -76,7 +122,7 @@ function checkDiffs(diffs: Difference[], log: Log): void {
     else if (action === 'replace') {
       const m = /replaced '([^']*)' with '([^']*)'/.exec(msg);
       if (m && m[1] && m[2]) {
-        if (!newerName(m[2], m[1])) log.warning(`Reversion at ${at} ${msg}`);
+        if (!newerName(m[2], m[1], log)) log.warning(`Reversion at ${at} ${msg}`);
       } else log.warning(`Unusual replacement ${at} ${msg}`);
     } else if (action === 'delete') log.warning(`Deletion at ${at} ${msg}`);
     else if (action === 'parkey_difference') log.warning(`Different lookup parameters ${at} ${msg}`);
@@ -84,16 +130,26 @@ function checkDiffs(diffs: Difference[], log: Log): void {
   }
 }
 
-/** rmap.get_equivalent_mapping: the mapping of `context` playing the same role as `m`. */
-function equivalentMapping(context: PipelineContext, m: Mapping): Mapping | undefined {
+/**
+ * rmap.get_equivalent_mapping: the mapping of `context` playing the same role as `m` (the file
+ * `file`), with the real warnings when the context has no such instrument or type.
+ */
+function equivalentMapping(context: PipelineContext, m: Mapping, file: string, log: Log): Mapping | undefined {
   if (m instanceof PipelineContext) return context;
+  let imap: InstrumentContext;
   try {
-    if (m instanceof InstrumentContext) return context.getImap(m.instrument);
-    if (m instanceof ReferenceMapping) return context.getImap(m.instrument).getRmap(m.filekind);
+    imap = context.getImap(m instanceof InstrumentContext ? m.instrument : (m as ReferenceMapping).instrument);
   } catch {
+    log.warning(`No equivalent instrument in ${pyRepr(context.name)} corresponding to ${pyRepr(file)}`);
     return undefined;
   }
-  return undefined;
+  if (m instanceof InstrumentContext) return imap;
+  try {
+    return imap.getRmap((m as ReferenceMapping).filekind);
+  } catch {
+    log.warning(`No equivalent filekind in ${pyRepr(imap.name)} corresponding to ${pyRepr(file)}`);
+    return undefined;
+  }
 }
 
 export function certifyMapping(file: string, opts: MappingCertifyOptions, log: Log): void {
@@ -129,7 +185,21 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
   const parts = name.replace(/\.[a-z]+$/, '').split('_');
   const ext = path.extname(name);
   const counts: Record<string, number[]> = { '.pmap': [1, 2], '.imap': [2, 3], '.rmap': [3, 4] };
-  if (!(counts[ext] ?? [3, 4]).includes(parts.length) || parts[0] !== opts.observatory) {
+  // decompose_newstyle_name also asserts the instrument and type are the observatory's (and,
+  // for Roman, a numeric serial)
+  const specs = loadSpecs(opts.specsRoot, opts.observatory);
+  const instruments = new Set(specs.instruments());
+  const filekinds = new Set(Object.entries(specs.types).flatMap(([i, kinds]) => (i === 'all' ? [] : Object.keys(kinds))));
+  const nameInstrument = ext === '.pmap' ? '' : (parts[1] ?? '');
+  const nameFilekind = ext === '.rmap' || !(ext in counts) ? (parts[2] ?? '') : '';
+  const serial = ext === '.pmap' ? (parts[1] ?? '') : ext === '.imap' ? (parts[2] ?? '') : (parts[3] ?? '');
+  const decomposes =
+    (counts[ext] ?? [3, 4]).includes(parts.length) &&
+    parts[0] === opts.observatory &&
+    (nameInstrument === '' || instruments.has(nameInstrument)) &&
+    (nameFilekind === '' || filekinds.has(nameFilekind)) &&
+    (opts.observatory !== 'roman' || /^\d*$/.test(serial));
+  if (!decomposes) {
     // properties_inside_mapping: the header must name them
     // (an .imap has no filekind, so an unusual .imap name always fails)
     let inside = ext === '.pmap';
@@ -137,8 +207,8 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
       try {
         const h = new Map(parseMapping(text, name).header.entries.map((e) => [e.key.t === 'str' ? e.key.v : '', e.value]));
         const sum = h.get('sha1sum');
-        // the hst and jwst locators fetch it with the checksum verified; roman's does not
-        const verified = opts.observatory === 'roman' || (sum?.t === 'str' && sum.v === mappingChecksum(text));
+        // the locators load it with the checksum verified (fetch_mapping; Roman's load_mapping)
+        const verified = sum?.t === 'str' && sum.v === mappingChecksum(text);
         inside = h.has('instrument') && h.has('filekind') && verified;
       } catch {
         inside = false;
@@ -169,7 +239,7 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
   if (opts.store && opts.context) {
     try {
       const context = opts.store.loadContext(opts.context);
-      const old = equivalentMapping(context, mapping);
+      const old = equivalentMapping(context, mapping, file, log);
       if (!old) log.info(`No predecessor for ${pyRepr(name)} relative to context ${pyRepr(opts.context)}`);
       else if (old.name !== name) {
         const store = opts.store;

@@ -66,21 +66,6 @@ const EXCEPTIONS: Exception[] = [
     bothFailWith: /^ERROR META\.TELESCOPE$/,
   },
   {
-    reason:
-      'reversion detection: naming.newer for CDBS-style names compares their encoded timestamps; our approximation and the ' +
-      'real rule disagree on a few test fixtures',
-    files: /\.(rmap|imap|pmap)$/,
-    keys: /^WARNING (Reversion at|No equivalent filekind|Failed to classify name Q for determining time order\.)/,
-  },
-  {
-    reason:
-      'mappings with duplicate entries: the real loader then fails ("Validation error") or keeps the last entry, so the ' +
-      'comparison with the predecessor differs; both sides report the duplicate as an error',
-    files: /_dup(licate)?\.rmap$/,
-    keys: /^(ERROR Validation error|WARNING (Rule change at|Deletion at|Reversion at))/,
-    bothFailWith: /^ERROR Duplicate entry at (header|selector)$/,
-  },
-  {
     reason: 'JWST "opaque" FITS name: the real tool warns about optional META.MODEL_TYPE and a non-compliant date via data-model paths we do not map',
     files: /opaque_jw\.fits$/,
     keys: /^WARNING (META\.MODEL_TYPE \(missing\)|Non-compliant date format)/,
