@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { FitsFile } from '../io/fits';
 
 /** crds.jwst.locate.CROSS_STRAPPED_KEYWORDS: synonyms kept equal in reference headers. */
 export const JWST_CROSS_STRAPPED: Record<string, string[]> = {
@@ -61,4 +62,56 @@ export function annotateFitsKeywords(message: string): string {
     if (!out.includes(note)) out = out.split(key).join(key + note);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JWST project check's data-model open (stdatamodels.jwst.datamodels.util.open): which
+// model class a reference without a known model_type is opened as. The real tool warns
+// "model_type not found. Opening <file> as a <class>" (NoTypeWarning); a FITS file whose class
+// cannot be guessed fails ("Can't determine datamodel class from argument to open").
+
+let knownModels: Set<string> | undefined;
+function definedModels(): Set<string> {
+  knownModels ??= new Set((JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'jwst-datamodels.json'), 'utf8')) as { models: string[] }).models);
+  return knownModels;
+}
+
+export interface DataModelGuess {
+  /** the class the file is opened as */
+  className?: string;
+  /** the NoTypeWarning message, when the file names no known model_type */
+  warning?: string;
+  /** the failure of open() when no class fits */
+  error?: string;
+}
+
+/** FITS: DATAMODL, else by the SCI array's shape and the REFTYPE (as util.open guesses). */
+export function guessFitsDataModel(filepath: string, f: FitsFile): DataModelGuess {
+  const primary = f.hdus[0];
+  const datamodl = primary?.get('DATAMODL');
+  if (typeof datamodl === 'string' && definedModels().has(datamodl)) return { className: datamodl };
+  const sci = f.find('SCI', 1);
+  // an image's shape; a table HDU has no shape attribute there, so ()
+  const shape = sci && (sci.kind === 'IMAGE' || sci.kind === 'PRIMARY') ? sci.shape : [];
+  let cls: string | undefined;
+  if (shape.length === 4 && !f.find('DQ')) cls = 'RampModel';
+  if (!cls && primary?.get('REFTYPE') !== undefined) {
+    cls = ({ 0: 'ReferenceFileModel', 2: 'ReferenceImageModel', 3: 'ReferenceCubeModel', 4: 'ReferenceQuadModel' } as Record<number, string>)[shape.length];
+  }
+  if (!cls) {
+    if (shape.length === 0) cls = 'JwstDataModel';
+    else if (shape.length === 4) cls = 'QuadModel';
+    else if (shape.length === 3) cls = 'CubeModel';
+    else if (shape.length === 2) cls = f.find('SCI', 2) ? 'MultiSlitModel' : 'ImageModel';
+  }
+  if (!cls) return { error: "Can't determine datamodel class from argument to open" };
+  return { className: cls, warning: `model_type not found. Opening ${filepath} as a ${cls}` };
+}
+
+/** ASDF: meta.model_type, else the generic JwstDataModel (named by the file's base name). */
+export function guessAsdfDataModel(filepath: string, tree: unknown): DataModelGuess {
+  const meta = tree && typeof tree === 'object' ? (tree as Record<string, unknown>).meta : undefined;
+  const modelType = meta && typeof meta === 'object' ? (meta as Record<string, unknown>).model_type : undefined;
+  if (typeof modelType === 'string' && definedModels().has(modelType)) return { className: modelType };
+  return { className: 'JwstDataModel', warning: `model_type not found. Opening ${path.basename(filepath)} as a JwstDataModel` };
 }

@@ -29,7 +29,7 @@ import {
   type LoadedTable,
 } from './headers';
 import type { TreeValue } from '../io/asdf';
-import { JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
+import { guessAsdfDataModel, guessFitsDataModel, JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
 import { pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
 import './synphot'; // registers the SYNPHOT special validators
@@ -409,7 +409,14 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       if (rmapError !== undefined) log.error(`Validation error : ${rmapError}`);
       else if (rmap && opts.observatory === 'jwst' && !filekind.startsWith('pars-')) {
         const problem = datamodelsFileTypeProblem(filepath);
-        if (problem) log.error(`Validation error : JWST Data Models: ${problem}`);
+        if (problem) {
+          log.error(`Validation error : JWST Data Models: ${problem}`);
+          return;
+        }
+        // the class the data models open it as (the schema validation that follows is theirs)
+        const guess = loaded?.fits ? guessFitsDataModel(filepath, loaded.fits) : loaded?.tree !== undefined ? guessAsdfDataModel(filepath, loaded.tree) : undefined;
+        if (guess?.warning) log.warning(`NoTypeWarning : stdatamodels.jwst.datamodels.util : ${guess.warning}`);
+        if (guess?.error) log.error(`Validation error : JWST Data Models: ${guess.error}`);
       }
     };
     const parkeys = new Set(rmap ? rmap.getRequiredParkeys() : []);

@@ -5,7 +5,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { certifyFile } from '../../crds/certify';
+import { certifyFile, FitsFile } from '../../crds/certify';
+import * as jwst from '../../crds/certify/jwst';
+import type { DataModelGuess } from '../../crds/certify/jwst';
+import { fitsBytes, type Hdu } from './fits-writer';
 import { datamodelsFileTypeProblem } from '../../crds/certify/reference';
 import { MappingStore } from '../../crds/mappings';
 import { MAPPINGS, SHARED_DATA, TESTDATA } from '../support/paths';
@@ -82,5 +85,42 @@ describe('ASDF certifier checks', () => {
     const file = asdf('jwst_miri_distortion_9994.asdf', `asdf_library: {author: a, homepage: h, name: asdf, version: 2.8.0}\nhistory:\n  entries: []\n${META}`);
     expect(findings(file, 'jwst_9541.pmap', own)).toContain('ERROR ASDF Standard version 1.5.0 does not fulfill context requirement of asdf_standard>=1.6.0');
     expect(findings(file).some((f) => /ASDF Standard version/.test(f))).toBe(false);
+  });
+});
+
+describe("JWST data-model class guess (the project check's open)", () => {
+  const { guessFitsDataModel, guessAsdfDataModel } = jwst;
+  const guess = (name: string, primary: Record<string, string | number | boolean>, hdus: Hdu[]): DataModelGuess => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, fitsBytes(primary, hdus));
+    const f = FitsFile.open(file);
+    try {
+      return guessFitsDataModel(file, f);
+    } finally {
+      f.close();
+    }
+  };
+  const img = (n: number[], name = 'SCI', ver?: number): Hdu => ({ name, ver, image: { shape: n, pixels: new Array(n.reduce((a, b) => a * b, 1)).fill(0) } });
+  it('a known DATAMODL needs no guess', () => {
+    expect(guess('a.fits', { DATAMODL: 'FlatModel' }, [img([2, 2])])).toEqual({ className: 'FlatModel' });
+  });
+  it('by REFTYPE and the SCI shape, a table SCI counting as no shape', () => {
+    const file = path.join(tmp, 'b.fits');
+    expect(guess('b.fits', { REFTYPE: 'FLAT' }, [img([2, 2])])).toEqual({ className: 'ReferenceImageModel', warning: `model_type not found. Opening ${file} as a ReferenceImageModel` });
+    expect(guess('c.fits', { REFTYPE: 'FLAT' }, [img([2, 2, 2])]).className).toBe('ReferenceCubeModel');
+    expect(guess('d.fits', { REFTYPE: 'PHOTOM' }, [{ name: 'SCI', table: [{ name: 'X', ints: [1] }] }]).className).toBe('ReferenceFileModel');
+  });
+  it('without REFTYPE by shape alone; ramps; no class for a 1-D SCI', () => {
+    expect(guess('e.fits', {}, [img([2, 2]), img([2, 2], 'SCI', 2)]).className).toBe('MultiSlitModel');
+    expect(guess('f.fits', {}, [img([2, 2])]).className).toBe('ImageModel');
+    expect(guess('g.fits', {}, [img([1, 1, 2, 2])]).className).toBe('RampModel');
+    expect(guess('h.fits', {}, [img([3])])).toEqual({ error: "Can't determine datamodel class from argument to open" });
+  });
+  it('ASDF: meta.model_type, else JwstDataModel named by the base name; on a real file', () => {
+    expect(guessAsdfDataModel('/x/a.asdf', { meta: { model_type: 'DistortionModel' } })).toEqual({ className: 'DistortionModel' });
+    expect(guessAsdfDataModel('/x/a.asdf', {})).toEqual({ className: 'JwstDataModel', warning: 'model_type not found. Opening a.asdf as a JwstDataModel' });
+    expect(findings(path.join(JWST, 'jwst_miri_distortion_0001.asdf'))).toContain(
+      'WARNING NoTypeWarning : stdatamodels.jwst.datamodels.util : model_type not found. Opening jwst_miri_distortion_0001.asdf as a JwstDataModel',
+    );
   });
 });

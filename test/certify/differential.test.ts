@@ -51,10 +51,11 @@ const EXCEPTIONS: Exception[] = [
     reason:
       'Python-library warnings re-logged by the real tool about its own Python packages (asdf: tags with no converter installed ' +
       '"is not recognized, converting to raw Python data structure", files made with other roman_datamodels package versions; ' +
-      'stdatamodels NoTypeWarning / ValidationWarning from opening JWST files with its data-model classes and schemas): ' +
-      'they describe which Python packages are installed beside the real tool, not CRDS rules. (The astropy ones about the file ' +
-      'itself — CHECKSUM/DATASUM, truncation, TDISPn — are reproduced, crds/io/fits-checks.ts.)',
-    keys: /^WARNING (AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|NoTypeWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
+      'stdatamodels ValidationWarning from validating JWST files against its data-model schemas): they describe which ' +
+      'Python packages and schemas are installed beside the real tool, not CRDS rules. (The astropy ones about the file ' +
+      'itself — CHECKSUM/DATASUM, truncation, TDISPn — and the data models\' NoTypeWarning about a missing model_type are ' +
+      'reproduced: crds/io/fits-checks.ts, crds/certify/jwst.ts.)',
+    keys: /^WARNING (AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
   },
   {
     reason:
