@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
 import { checksumWarnings, tdispWarnings, truncationWarnings } from '../io/fits-checks';
+import { readImageData } from '../io/fits-image';
 import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
 import type { PyValue as AstValue } from '../ast';
@@ -30,7 +31,7 @@ import {
 } from './headers';
 import type { TreeValue } from '../io/asdf';
 import { guessAsdfDataModel, guessFitsDataModel, JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
-import { pyRepr, type PyValue } from './pyexpr';
+import { PyStruct, pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
 import './synphot'; // registers the SYNPHOT special validators
 import { CheckError, makeValidator, type CertifiedFile, type EvalHeader, type Log, type Validator } from './validators';
@@ -455,9 +456,20 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       const arrayValidators = validators.filter((v) => v.info.keytype === 'A' || v.info.keytype === 'D');
       for (const v of arrayValidators) {
         const name = v.complexName;
-        if (withArrays.get(name) === 'UNDEFINED' || withArrays.has(name)) continue;
+        const have = withArrays.get(name);
+        if (have === 'UNDEFINED') continue;
+        // a D constraint needs the pixels (DATA); an A one only the description
+        const wantsData = v.info.keytype === 'D';
+        if (have instanceof PyStruct && !(wantsData && have.attrs.DATA === null)) continue;
+        if (have !== undefined && !(have instanceof PyStruct)) continue;
         const props = l.fits ? fitsArrayProperties(l.fits, v.name) : undefined;
-        withArrays.set(name, props ? arrayStruct(props) : 'UNDEFINED');
+        if (!props) {
+          withArrays.set(name, 'UNDEFINED');
+          continue;
+        }
+        const struct = arrayStruct(props);
+        if (wantsData && props.kind === 'IMAGE') struct.attrs.DATA = readImageData(l.fits!, l.fits!.hdus[props.extension]).values;
+        withArrays.set(name, struct);
       }
       const seen = new Set<string>();
       header = toEvalHeader(withArrays);

@@ -652,14 +652,37 @@ class KernelunityValidator extends Validator {
       let sum = 0;
       for (let p = 0; p < s1; p++) for (let q = 0; q < s0; q++) sum = add(sum, at(q, p, off));
       if (Math.abs(sum - 1.0) > 1.0e-6) {
-        throw new CheckError(`Kernel sum ${kernelSumStr(sum)} is not 1+-1e-6 for kernel #${k} : array(...)`);
+        const rows: number[][] = [];
+        for (let p = 0; p < s1; p++) {
+          const row: number[] = [];
+          for (let q = 0; q < s0; q++) row.push(at(q, p, off));
+          rows.push(row);
+        }
+        throw new CheckError(`Kernel sum ${kernelSumStr(sum, img.float32)} is not 1+-1e-6 for kernel #${k} : ${kernelRepr(rows, img.float32)}`);
       }
     }
   }
 }
 
-function kernelSumStr(v: number): string {
-  return Number.isInteger(v) ? `${v}.0` : String(v);
+/** repr of a numpy scalar: float32 values by their shortest round-tripping decimal. */
+function kernelSumStr(v: number, float32: boolean): string {
+  let s = String(v);
+  if (float32) {
+    for (let p = 1; p <= 9; p++) {
+      const t = Number(v.toPrecision(p));
+      if (Math.fround(t) === v) {
+        s = String(t);
+        break;
+      }
+    }
+  }
+  return /^-?\d+$/.test(s) ? `${s}.0` : s;
+}
+
+/** A numpy-like repr of one kernel (rows of the transposed image), for the failure message. */
+function kernelRepr(rows: number[][], float32: boolean): string {
+  const body = rows.map((r) => `[${r.map((x) => kernelSumStr(x, float32)).join(', ')}]`).join(',\n       ');
+  return `array([${body}], dtype='${float32 ? '>f4' : '>f8'}')`;
 }
 
 /** The HDU an array constraint names (EXTNAME, or a number). */

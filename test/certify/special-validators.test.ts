@@ -222,3 +222,33 @@ describe('comparison reference for table checks (find_old_reference)', () => {
     expect(r.findings.map((f) => `${f.level} ${f.message}`)).toContain('WARNING Failed resolving comparison reference for table checks : not enough values to unpack (expected 5, got 1)');
   });
 });
+
+describe('D constraints: expressions over the pixels (DATA)', () => {
+  it('checks np.all(...) over a MIRI stray-light mask as the real tool does', () => {
+    const prim = { TELESCOP: 'JWST', INSTRUME: 'MIRI', REFTYPE: 'STRAYMASK', DETECTOR: 'MIRIFUSHORT', DESCRIP: 'test', AUTHOR: 'me', PEDIGREE: 'GROUND', USEAFTER: '2020-01-01T00:00:00', DATAMODL: 'StrayLightModel' };
+    const mask = (pixels: number[]): string => {
+      const file = path.join(tmp, `jwst_miri_straymask_${pixels.join('').replace(/-/g, 'm')}.fits`);
+      fs.writeFileSync(file, fitsBytes(prim, [{ name: 'MASK', image: { shape: [2, 2], pixels } }]));
+      return file;
+    };
+    const maskErrors = (file: string): string[] =>
+      certifyFile(file, { observatory: 'jwst', specsRoot: SPECS })
+        .findings.filter((f) => f.level === 'ERROR' && f.message.startsWith("Checking 'MASK'"))
+        .map((f) => f.message);
+    // (the synthetic 2x2 float mask also breaks the shape and integer-type constraints)
+    expect(maskErrors(mask([0, 1, 1, 0]))).toEqual([
+      "Checking 'MASK' : Constraint (MASK_ARRAY.SHAPE==(1024,1032)) is not satisfied.",
+      "Checking 'MASK' : Constraint (has_type(MASK_ARRAY,'INT')) is not satisfied.",
+    ]);
+    expect(maskErrors(mask([0, 2, 1, -1]))).toEqual([
+      "Checking 'MASK' : Constraint (MASK_ARRAY.SHAPE==(1024,1032)) is not satisfied.",
+      "Checking 'MASK' : Constraint (has_type(MASK_ARRAY,'INT')) is not satisfied.",
+      "Checking 'MASK' : Constraint (np.all(0<=MASK_ARRAY.DATA)) is not satisfied.",
+      "Checking 'MASK' : Constraint (np.all(MASK_ARRAY.DATA<=1)) is not satisfied.",
+    ]);
+  });
+  it('KernelUnity names the failing kernel with its values as numpy prints float32', () => {
+    const f = runValidator({ name: 'SCI', keytype: 'D', datatype: 'X', presence: 'R', values: ['&KernelUnity'] }, 'ipc2.fits', {}, [{ name: 'SCI', image: { shape: [3, 3], pixels: [0, 0, 0, 0, 1.1, 0, 0, 0, 0] } }]);
+    expect(f[0].message).toBe("raised: Kernel sum 1.1 is not 1+-1e-6 for kernel #0 : array([[0.0, 0.0, 0.0],\n       [0.0, 1.1, 0.0],\n       [0.0, 0.0, 0.0]], dtype='>f4')");
+  });
+});
