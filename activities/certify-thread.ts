@@ -24,9 +24,10 @@ interface Job {
  * An abort signal (activity cancellation) terminates the thread.
  */
 export function certifyInThread(file: string, options: ThreadCertifyOptions, beat: () => void, everyMs = 5_000, signal?: AbortSignal): Promise<ThreadCertifyResult> {
-  // The thread loads this TypeScript file through tsx's require hook, whatever started us
-  // (node --import tsx in production, jest's own transform in tests).
-  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(__filename)});`;
+  // Compiled (ops/build, as ops/run runs it) the thread loads this file as it is; from the
+  // sources (tests, tsx) it needs tsx's require hook first, which costs the thread ~1 s.
+  const load = `require(${JSON.stringify(__filename)});`;
+  const boot = __filename.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); ${load}` : load;
   const thread = new Worker(boot, { eval: true, workerData: { file, options } satisfies Job });
   const timer = setInterval(beat, everyMs);
   const abort = () => void thread.terminate();

@@ -28,7 +28,7 @@ import { importCache } from '../db/catalog-import';
 import { generateHeaders } from '../ops/commands/gen-datasets';
 import { CRDS_PYTHON, SHARED_DATA } from '../test/support/paths';
 import { freePorts } from '../test/support/ports';
-import { startProcess, stopProcess } from '../test/support/processes';
+import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -216,8 +216,9 @@ async function main(): Promise<void> {
 
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
+    buildOnce();
     web = await startProcess(
-      'web/server.ts',
+      'ops/serve web',
       { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
       /site on/,
     );

@@ -25,7 +25,7 @@ import { UPLOAD_CHUNK_SIZE } from '../web/uploads';
 import type { SubmissionProgress } from '../workflows/submission-types';
 import { HST_REFERENCES, startSubmissionSite } from '../test/submission/harness';
 import { freePorts } from '../test/support/ports';
-import { startProcess, stopProcess, type Started } from '../test/support/processes';
+import { buildOnce, startProcess, stopProcess, type Started } from '../test/support/processes';
 import { WebSession } from '../test/web/web-session';
 
 const args = process.argv.slice(2);
@@ -176,8 +176,9 @@ async function main(): Promise<void> {
     const [port] = await freePorts(1);
     const base = `http://127.0.0.1:${port}`;
     const env = { ...site.env, PORT: String(port), CRDS_SITE_URL: base, CRDS_SECRET_KEY: randomBytes(24).toString('hex'), CRDS_WEB_PROCESSES: '1' };
-    worker = await startProcess('workers/main.ts', env, /Worker state changed[\s\S]*RUNNING/);
-    web = await startProcess('web/server.ts', env, /web: .* on /);
+    buildOnce();
+    worker = await startProcess('ops/serve worker', env, /Worker state changed[\s\S]*RUNNING/);
+    web = await startProcess('ops/serve web', env, /web: .* on /);
     const rows: Row[] = [];
     const cases: [string, string, number][] = [
       ['small (20 KiB)', '1', 0],
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
       });
       const id = /\/display_result\/(.+)$/.exec(posted.headers.get('location') ?? '')?.[1];
       if (!id) throw new Error(`submit refused: ${posted.status} ${posted.text.slice(0, 500)}`);
-      await pollProgress(session, id, (p) => p.status === 'ready', 600_000);
+      await pollProgress(session, id, (p) => p.status === 'ready', 120_000);
       const readyMs = performance.now() - uploadEnd;
       const confirmAt = performance.now();
       const confirmed = await session.post('/submit_confirm/', { results_id: id, button: 'confirm' });
@@ -238,6 +239,9 @@ async function main(): Promise<void> {
     console.log(`goal: upload ≥ 200 MiB/s over loopback: ${mibs.toFixed(1)} MiB/s ${mibs >= 200 ? 'MET' : 'NOT MET'}`);
     console.log(`goal: web memory < 150 MB during the big upload: peak ${MB(big.rss)} ${big.rss < 150e6 ? 'MET' : 'NOT MET'}`);
     console.log(`(chunks of ${UPLOAD_CHUNK_SIZE} bytes, one at a time as crds submit sends them; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)})`);
+  } catch (err) {
+    for (const p of [worker, web]) if (p) console.error(`--- output of pid ${p.child.pid}:\n${p.output().slice(-4000)}`);
+    throw err;
   } finally {
     await stopProcess(web);
     await stopProcess(worker);

@@ -5,7 +5,7 @@
 import cluster from 'node:cluster';
 import { config } from '../config';
 import { openDatabase } from '../db';
-import { createApp } from './app';
+import { createWebServer } from './app';
 import { sessionSecret } from './sessions';
 import { TemporalLink } from './temporal';
 
@@ -14,8 +14,7 @@ async function main(): Promise<void> {
   const secretKey = sessionSecret(cfg); // before anything else: a site without one must not start
   const db = await openDatabase(cfg.databaseUrl);
   const temporal = new TemporalLink(cfg.temporal.address, cfg.temporal.namespace);
-  const app = createApp({ config: cfg, db, temporal, secretKey });
-  const server = app.listen(cfg.port, () => {
+  const server = createWebServer({ config: cfg, db, temporal, secretKey }).listen(cfg.port, () => {
     console.log(`web: ${cfg.observatory} ${cfg.usecase} site on ${cfg.siteUrl} (port ${cfg.port})`);
   });
   const stop = () => {

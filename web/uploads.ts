@@ -26,6 +26,12 @@ export interface UploadsDeps {
 /** The real client's chunk size; the browser page uses the same. */
 export const UPLOAD_CHUNK_SIZE = 2_000_000;
 const MiB = 1024 * 1024;
+/**
+ * Bytes each stage of an upload (busboy, counter, file) buffers. Small on purpose: buffers
+ * still queued when V8's young generation is collected are promoted and then live until a
+ * full collection, so deep queues show up as server memory during a long upload.
+ */
+const STAGE_BYTES = 128 * 1024;
 
 export interface ContentRange {
   start: number;
@@ -70,7 +76,7 @@ const deleteUrl = (name: string): string => `/upload/delete/${encodeURIComponent
 class ByteCounter extends Transform {
   bytes = 0;
   constructor(private readonly limit: number) {
-    super({ highWaterMark: MiB });
+    super({ highWaterMark: STAGE_BYTES });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
@@ -85,7 +91,7 @@ class ByteCounter extends Transform {
  * to the rest of the form and a reply can still be sent.
  */
 async function streamPart(part: busboy.FileStream, destination: Writable, counter?: Transform): Promise<void> {
-  const pass = new PassThrough({ highWaterMark: MiB });
+  const pass = new PassThrough({ highWaterMark: STAGE_BYTES });
   part.on('error', (err) => pass.destroy(err)); // a dropped connection reaches us through busboy
   part.pipe(pass);
   try {
@@ -124,8 +130,8 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
   const parseMultipart = connectBusboy({
     preservePath: true, // see the client's name, '../' and all, so it can be refused rather than trimmed
     defParamCharset: 'utf8',
-    highWaterMark: MiB,
-    fileHwm: MiB,
+    highWaterMark: STAGE_BYTES,
+    fileHwm: STAGE_BYTES,
     // busboy marks a file truncated when it reaches fileSize: one byte more than allowed.
     limits: { fileSize: deps.maxUploadBytes + 1, files: 100, fields: 20, fieldSize: 4096, parts: 130 },
   });
@@ -135,7 +141,7 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
     const { ingest } = await folders.ensure(username);
     const temp = folders.tempFile(username, name);
     try {
-      await streamPart(stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o660, highWaterMark: MiB }));
+      await streamPart(stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o660, highWaterMark: STAGE_BYTES }));
       if (stream.truncated) throw new UploadError(413, `'${name}' is larger than the ${deps.maxUploadBytes}-byte upload limit.`);
       const { size } = await fs.promises.stat(temp);
       await fs.promises.rename(temp, path.join(ingest, name));
@@ -162,7 +168,7 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
       }
       const counter = new ByteCounter(expected);
       try {
-        await streamPart(stream, fs.createWriteStream(part, { flags, start: range.start, mode: 0o660, highWaterMark: MiB }), counter);
+        await streamPart(stream, fs.createWriteStream(part, { flags, start: range.start, mode: 0o660, highWaterMark: STAGE_BYTES }), counter);
         if (counter.bytes !== expected) {
           throw new UploadError(400, `The chunk of '${name}' held ${counter.bytes} bytes, but Content-Range says ${expected}.`);
         }

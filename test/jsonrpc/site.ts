@@ -10,7 +10,7 @@ import { loadConfig, type Config, type Observatory } from '../../config';
 import { openDatabase, type Database } from '../../db';
 import { importCache, type ImportReport } from '../../db/catalog-import';
 import type { ContextState } from '../../db/catalog';
-import { createApp, type AppDeps } from '../../web/app';
+import { createWebServer, type AppDeps } from '../../web/app';
 import { TemporalLink } from '../../web/temporal';
 import { CRDS_PYTHON, REPO_ROOT, SHARED_DATA } from '../support/paths';
 import { freePorts } from '../support/ports';
@@ -75,7 +75,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     report = await importCache(db, { source: options.source, fileCache, observatory: options.observatory, contexts: options.contexts, date: options.date });
   }
   const temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const server: Server = createApp({ config, db, temporal, catalogRefreshMs: 0, ...options.app }).listen(port, '127.0.0.1');
+  const server: Server = createWebServer({ config, db, temporal, catalogRefreshMs: 0, ...options.app }).listen(port, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${port}`;
   let counter = 0;

@@ -12,7 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig } from '../../config';
 import { setGroup } from '../../db/accounts';
 import { archiveStep } from '../../ops/commands/archive-sim';
-import { createApp } from '../../web/app';
+import { createWebServer } from '../../web/app';
 import { createSubmissionService } from '../../web/submissions';
 import { TemporalLink } from '../../web/temporal';
 import { freePorts } from '../support/ports';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
   temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
   const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'browser-test-secret', submissions }).listen(port!, '127.0.0.1');
+  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'browser-test-secret', submissions }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-browser-'));
   browser = await chromium.launchPersistentContext(path.join(work, 'profile'), {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../config';
 import { setGroup } from '../../db/accounts';
 import { defaultContexts } from '../../db/catalog';
-import { createApp } from '../../web/app';
+import { createWebServer } from '../../web/app';
 import { createSubmissionService } from '../../web/submissions';
 import { TemporalLink } from '../../web/temporal';
 import { CRDS_CLI, run } from '../jsonrpc/site';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
   // The app's own service on its Temporal link; only the archive poll is shortened.
   const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'cli-test-secret', submissions }).listen(port!, '127.0.0.1');
+  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'cli-test-secret', submissions }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-cli-submit-'));
 });

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { loadConfig } from '../../config';
 import { setGroup } from '../../db/accounts';
 import { findLock } from '../../db/locks';
-import { createApp } from '../../web/app';
+import { createWebServer } from '../../web/app';
 import { createSubmissionService } from '../../web/submissions';
 import { TemporalLink } from '../../web/temporal';
 import { errorDiv, WebSession } from '../web/web-session';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
   temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
   const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'races-test-secret', submissions }).listen(port!, '127.0.0.1');
+  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'races-test-secret', submissions }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
 });
 

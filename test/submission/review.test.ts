@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { loadConfig } from '../../config';
-import { createApp } from '../../web/app';
+import { createWebServer } from '../../web/app';
 import { TemporalLink } from '../../web/temporal';
 import { freePorts } from '../support/ports';
 import { temporalAddress } from '../support/services';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
   temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  server = createApp({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'review-test-secret-0123456789abcdef', submissions: site.service }).listen(port!, '127.0.0.1');
+  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'review-test-secret-0123456789abcdef', submissions: site.service }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
 });
 

@@ -1,6 +1,6 @@
 // Starts the project's real processes (worker, web) as child processes, the way ops/run
 // does, so tests can kill them with SIGKILL and start them again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { REPO_ROOT } from './paths';
 
@@ -11,8 +11,23 @@ export interface Started {
   exited: Promise<number | NodeJS.Signals>;
 }
 
+let built = false;
+
+/** Runs ops/build once per process: before starting the compiled server with `ops/serve`. */
+export function buildOnce(): void {
+  if (built) return;
+  const r = spawnSync(path.join(REPO_ROOT, 'ops', 'build'), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ops/build failed: ${r.stderr}`);
+  built = true;
+}
+
+/**
+ * Starts `script`: a TypeScript source through tsx ('web/server.ts'), or a command of ops/
+ * with its arguments ('ops/serve web': the compiled server as ops/run runs it; buildOnce first).
+ */
 export function startProcess(script: string, env: Record<string, string>, ready?: RegExp, timeoutMs = 60_000): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, script)], {
+  const [command, ...args] = script.startsWith('ops/') ? script.split(' ') : [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, script)];
+  const child = spawn(path.resolve(REPO_ROOT, command!), args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

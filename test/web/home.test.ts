@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../config';
 import { openDatabase, type Database } from '../../db';
-import { createApp } from '../../web/app';
+import { createWebServer } from '../../web/app';
 import { TemporalLink } from '../../web/temporal';
 import { freshMysqlDatabase, temporalAddress, type TestDatabase } from '../support/services';
 import { startProcess } from '../support/processes';
@@ -16,7 +16,7 @@ const servers: { server: Server; temporal: TemporalLink }[] = [];
 async function serve(address: string): Promise<string> {
   const config = loadConfig({ CRDS_OBSERVATORY: 'jwst', CRDS_USECASE: 'test', CRDS_DATABASE_URL: target.url, TEMPORAL_ADDRESS: address });
   const temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const server = createApp({ config, db, temporal }).listen(0, '127.0.0.1');
+  const server = createWebServer({ config, db, temporal }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   servers.push({ server, temporal });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -25,7 +25,7 @@ export function jsonRpcHandler(deps: MethodDeps): (req: IncomingMessage, res: Se
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      void answer(table, req.method ?? '', size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)).then((envelope) => reply(res, envelope));
+      void answer(table, req.method ?? '', size > MAX_BODY_BYTES ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).then((envelope) => reply(res, envelope));
     });
   };
 }
@@ -62,11 +62,13 @@ interface Request {
   params: unknown;
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function parse(body: Buffer): Request {
   // Invalid UTF-8 must not slip through as replacement characters: decode strictly.
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    text = STRICT_UTF8.decode(body);
   } catch {
     throw parseError('Request body is not UTF-8.');
   }
