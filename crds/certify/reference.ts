@@ -435,9 +435,16 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         if (l.fits.hdus.some((h) => h.name === 'ASDF')) log.error('FITS files must not include an ASDF extension');
         log.info(`FITS file ${pyRepr(basename)} conforms to FITS standards.`);
         // what astropy warns about while the real tool opens the file (checksums verified)
-        for (const w of [...truncationWarnings(l.fits), ...checksumWarnings(l.fits), ...tdispWarnings(l.fits)]) {
-          log.warning(`${w.category} : ${w.module} : ${w.message}`);
+        const warnings = truncationWarnings(l.fits);
+        try {
+          warnings.push(...checksumWarnings(l.fits), ...tdispWarnings(l.fits));
+        } catch (e) {
+          // the open itself fails: the table lookup of the mode columns fails first, then loading
+          for (const w of warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
+          if (modeColumns.length) log.error(`Error finding unique row keys for ${pyRepr(basename)} : ${errText(e)}`);
+          throw e;
         }
+        for (const w of warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
       if (l.historyError) log.error(l.historyError);

@@ -8,7 +8,7 @@
 // bounded chunks: verifying the DATASUM of a multi-GB HDU reads it once, never all in memory.
 
 import * as fs from 'node:fs';
-import { BLOCK, type FitsFile, type Hdu } from './fits';
+import { BLOCK, FitsError, type FitsFile, type Hdu } from './fits';
 
 const CHUNK = 8 * 1024 * 1024; // a multiple of 4
 
@@ -139,13 +139,20 @@ export interface AstropyWarning {
   message: string;
 }
 
-/** CHECKSUM / DATASUM verification of every HDU that carries them. */
+/**
+ * CHECKSUM / DATASUM verification of every HDU that carries them. Throws (as astropy's open
+ * does) when a DATASUM is to be verified over padded data the file does not hold.
+ */
 export function checksumWarnings(f: FitsFile): AstropyWarning[] {
   const out: AstropyWarning[] = [];
   for (const hdu of f.hdus) {
     const checksum = hdu.get('CHECKSUM');
     const datasumCard = hdu.get('DATASUM');
     if (checksum === undefined && datasumCard === undefined) continue;
+    // astropy sums the padded data region; a file cut inside it fails the open itself
+    if (datasumCard !== undefined && hdu.dataOffset + Math.ceil(hdu.dataSize / BLOCK) * BLOCK > f.size) {
+      throw new FitsError('buffer is too small for requested array');
+    }
     const datasum = datasumCard !== undefined ? dataSum(f, hdu) : 0;
     if (checksum !== undefined) {
       const cs = onesComplementSum(zeroedHeader(f, hdu), datasum);

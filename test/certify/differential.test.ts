@@ -1,5 +1,7 @@
-// Differential test: every reference, dataset and mapping file of the shared real test data
-// is certified by our `crds/certify` and by the real `crds certify` (run now, by
+// Differential test: every reference, dataset and mapping file of the shared real test data,
+// and the small synthetic edge cases of ./synthetic.ts (special validators, D constraints, FITS
+// checksums and truncation, GEIS and ASDF variants, written to os.tmpdir()), is certified by
+// our `crds/certify` and by the real `crds certify` (run now, by
 // test/certify/oracle/certify.py; no stored answers). For each file the verdicts (errors or
 // not) and the sets of findings — (level, keyword) or, for findings about no keyword, (level,
 // category) — must agree, except where a rule below names the difference and says why.
@@ -25,6 +27,7 @@ import {
   runOurs,
   type OracleResult,
 } from './compare';
+import { syntheticFiles } from './synthetic';
 
 interface Exception {
   reason: string;
@@ -78,7 +81,8 @@ const VERBOSE = !!process.env.CRDS_CERTIFY_DIFF_VERBOSE;
 const ONLY = process.env.CRDS_CERTIFY_DIFF_FILES ? new RegExp(process.env.CRDS_CERTIFY_DIFF_FILES) : undefined;
 
 describe('certify: differential against the real crds certify', () => {
-  const files = certifiableFiles().filter((f) => !ONLY || ONLY.test(f));
+  // the shared test data, plus small synthetic edge cases written to os.tmpdir() (./synthetic.ts)
+  const files = [...certifiableFiles(), ...syntheticFiles()].filter((f) => !ONLY || ONLY.test(f));
   let oracle: OracleResult[] = [];
 
   beforeAll(async () => {
