@@ -206,6 +206,10 @@ async function main(): Promise<void> {
       fs.closeSync(fd);
       syncFiles.push(name);
     }
+    // One tiny reference: a sync of it alone is the client's fixed cost (two Python start-ups,
+    // server info, file info), which a sync of large files pays once.
+    const tinyFile = 'bench0008j_drk.fits';
+    fs.writeFileSync(path.join(source, 'references', 'hst', tinyFile), randomBytes(2880));
     const databaseUrl = process.env.CRDS_TEST_MYSQL_URL ? await mysqlDatabase(process.env.CRDS_TEST_MYSQL_URL) : `sqlite:${path.join(work, 'crds.sqlite')}`;
     const fileCache = path.join(work, 'file_cache');
     const db = await openDatabase(databaseUrl);
@@ -239,6 +243,10 @@ async function main(): Promise<void> {
     // crds sync of the big references vs a plain copy of the same files.
     const env = { ...process.env, CRDS_PATH: path.join(work, 'client'), CRDS_SERVER_URL: url, CRDS_OBSERVATORY: 'hst', CRDS_MODE: 'auto' };
     const crds = path.join(path.dirname(CRDS_PYTHON), 'crds');
+    const f0 = performance.now();
+    const tiny = spawnSync(crds, ['sync', '--files', tinyFile], { env, encoding: 'utf8' });
+    const fixedSeconds = (performance.now() - f0) / 1000;
+    if (tiny.status !== 0) throw new Error(`crds sync failed:\n${tiny.stderr}`);
     const s0 = performance.now();
     const sync = spawnSync(crds, ['sync', '--files', ...syncFiles], { env, encoding: 'utf8' });
     const syncSeconds = (performance.now() - s0) / 1000;
@@ -267,6 +275,11 @@ async function main(): Promise<void> {
     const curlSeconds = timed('curl', ['-s', '--fail', ...syncFiles.flatMap((f) => ['-o', path.join(curlDir, f), `${url}/unchecked_get/references/hst/${f}`])]);
     const shaSeconds = timed('sha1sum', syncFiles.map((f) => path.join(curlDir, f)));
     const pySeconds = timed(CRDS_PYTHON, ['-c', 'import crds, crds.client.api, crds.core.heavy_client, crds.sync']);
+    const marginal = mb / (syncSeconds - fixedSeconds);
+    const curlSha = mb / (curlSeconds + shaSeconds);
+    console.log(
+      `  per byte: the client's fixed cost (a sync of one 2,880-byte file) ${fixedSeconds.toFixed(2)} s; beyond it, sync moves ${marginal.toFixed(0)} MB/s, beside curl + sha1sum (fetch and verify, the same work per byte) ${curlSha.toFixed(0)} MB/s: ${((marginal / curlSha) * 100).toFixed(0)}%`,
+    );
     console.log(
       `  baselines: curl over loopback ${(mb / curlSeconds).toFixed(0)} MB/s in ${curlSeconds.toFixed(2)} s (sync/curl ${((curlSeconds / syncSeconds) * 100).toFixed(0)}%);  sha1sum of the files ${shaSeconds.toFixed(2)} s;  client Python start-up ${pySeconds.toFixed(2)} s;  curl + sha1sum + start-up ${(curlSeconds + shaSeconds + pySeconds).toFixed(2)} s`,
     );
