@@ -541,7 +541,7 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       if (!/^[0-9]+\.[0-9]+\.[0-9]+$/.test(String(version))) log.warning(`File written with dev version of asdf library: ${String(version)}`);
     }
     try {
-      checkAsdfStandardVersion(l, opts);
+      checkAsdfStandardVersion(filepath, l, opts);
     } catch (e) {
       // the requirement not met is logged as it is; a failure to check is an error_on_exception
       if (e instanceof AsdfRequirementError) log.error(e.message);
@@ -774,8 +774,19 @@ export function versionSatisfies(version: string, specifier: string): boolean {
   });
 }
 
-/** The context's `asdf_standard_requirement` checked against an ASDF file's standard version. */
-function checkAsdfStandardVersion(l: Loaded, opts: ReferenceCertifyOptions): void {
+/**
+ * The context's `asdf_standard_requirement` checked against an ASDF file's standard version.
+ * Reading the version goes through file_factory, whose get_observatory looks at the path as
+ * given: without an observatory prefix an ASDF tree must name 'roman' or meta.telescope.
+ */
+function checkAsdfStandardVersion(filepath: string, l: Loaded, opts: ReferenceCertifyOptions): void {
+  if (l.tree !== undefined && fileFormat(filepath) === 'asdf' && !['hst', 'jwst', 'roman', 'tobs'].some((o) => filepath.startsWith(`${o}_`))) {
+    if (treeGet(l.tree, 'roman') === undefined) {
+      const meta = treeGet(l.tree, 'meta');
+      if (meta === undefined) throw new Error("'meta'");
+      if (treeGet(meta, 'telescope') === undefined) throw new Error("'telescope'");
+    }
+  }
   if (!l.asdfVersion || !opts.store || !opts.context) return;
   const raw = opts.store.loadContext(opts.context).header['asdf_standard_requirement'];
   const spec = raw && raw.t === 'str' ? raw.v.trim() : '';

@@ -124,3 +124,17 @@ describe("JWST data-model class guess (the project check's open)", () => {
     );
   });
 });
+
+describe('ASDF Standard version lookup (file_factory.get_observatory on the path as given)', () => {
+  it("a tree without meta fails it unless the path itself starts with an observatory's prefix", () => {
+    const real = path.join(JWST, 'jwst_miri_distortion_0001.asdf');
+    expect(findings(real)).toContain(`ERROR Checking ASDF Standard version for '${real}' : 'meta'`);
+    const cwd = process.cwd();
+    try {
+      process.chdir(JWST);
+      expect(findings('jwst_miri_distortion_0001.asdf').some((f) => f.includes('Checking ASDF Standard version'))).toBe(false);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});

@@ -61,15 +61,6 @@ const EXCEPTIONS: Exception[] = [
     keys: /^WARNING (AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
   },
   {
-    reason:
-      "ASDF Standard version check on a JWST tree without 'meta' (jwst_miri_distortion_0001.asdf): the real tool's asdf.open " +
-      "of the file fails inside the Python data-model converters (KeyError 'meta'); ours reads the #ASDF_STANDARD version and " +
-      'finds no requirement to break. Both fail the file on its missing keywords',
-    files: /jwst_miri_distortion_0001\.asdf$/,
-    keys: /^ERROR Checking ASDF Standard version for Q : Q$/,
-    bothFailWith: /^ERROR META\.TELESCOPE$/,
-  },
-  {
     reason: 'JWST "opaque" FITS name: the real tool warns about optional META.MODEL_TYPE and a non-compliant date via data-model paths we do not map',
     files: /opaque_jw\.fits$/,
     keys: /^WARNING (META\.MODEL_TYPE \(missing\)|Non-compliant date format)/,
