@@ -51,7 +51,8 @@ const OBSERVATORY_EXTRA_KEYS: Record<string, readonly string[]> = {
   jwst: ['META.VISIT.TSOVISIT', 'META.INSTRUMENT.LAMP_STATE'],
 };
 
-const INSTRUMENT_KEYWORDS = [
+/** Header keywords that can name the instrument, in the library's order of preference. */
+export const INSTRUMENT_KEYWORDS = [
   'INSTRUME',
   'META.INSTRUMENT.NAME',
   'META_INSTRUMENT_NAME',

@@ -13,6 +13,8 @@ import { HeaderExpression, type PyObj } from './expressions';
 import { parseMapping, pyFloatRepr, pyRepr, pyToJs } from './parser';
 import { dictEntries, headerGet, pyEquals, sortSelections, withFreshChecksum, withHeaderField } from './serialize';
 import { JWST_PATTERN_TRANSLATIONS } from './jwst-keywords';
+import { INSTRUMENT_KEYWORDS } from './mappings';
+import { esotericKey, globList } from './matchers';
 import { reformatDate } from './timestamp';
 
 /** Reference file header values, keyword → value as read from the file (strings). */
@@ -44,27 +46,7 @@ export interface InsertOptions {
 }
 
 // ---------------------------------------------------------------------------------------
-// Glob helpers of crds.core.selectors
-
-/** True for keys whose validation is a tautology or too complicated ({..}, (..), #..#, BETWEEN, NOT). */
-export function esotericKey(key: string): boolean {
-  const k = key.toUpperCase();
-  return (
-    (/^[{(#]/.test(k) && /[})#]$/.test(k)) || k.startsWith('BETWEEN') || k.startsWith('NOT')
-  );
-}
-
-/** Or-glob alternatives, stripped, empties dropped, sorted; [value] for simple/esoteric values. */
-export function globList(value: string): string[] {
-  if (!esotericKey(value) && value.includes('|')) {
-    return value
-      .split('|')
-      .map((v) => v.trim())
-      .filter((v) => v)
-      .sort();
-  }
-  return [value];
-}
+// Glob helpers of crds.core.selectors (esotericKey, globList: crds/matchers)
 
 export function globCompress(value: string): string {
   return globList(value).join('|');
@@ -669,15 +651,6 @@ function crossStrap(header: Record<string, string>): Record<string, string> {
   return out;
 }
 
-const INSTRUMENT_KEYWORDS = [
-  'INSTRUME',
-  'META.INSTRUMENT.NAME',
-  'META_INSTRUMENT_NAME',
-  'INSTRUMENT',
-  'ROMAN.META.INSTRUMENT.NAME',
-  'META.INSTRUMENT.TYPE',
-  'META_INSTRUMENT_TYPE',
-];
 
 function headerInstrument(header: Record<string, string>): string | undefined {
   const key = INSTRUMENT_KEYWORDS.find((k) => k in header);

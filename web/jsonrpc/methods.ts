@@ -145,6 +145,16 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     return m![1];
   };
 
+  /** list_mappings / list_references: the available files of one kind whose names match a glob. */
+  const listFiles = (type: 'mapping' | 'reference'): Method => ({
+    params: ['observatory', 'glob_pattern'],
+    async run([observatory, glob]) {
+      checkObservatory(observatory, obs);
+      const re = globToRegExp(checkGlob(glob));
+      return [...(await view.current()).files.values()].filter((f) => f.type === type && f.available && re.test(f.name)).map((f) => f.name);
+    },
+  });
+
   return {
     get_server_info: {
       params: [],
@@ -250,23 +260,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       },
     },
 
-    list_mappings: {
-      params: ['observatory', 'glob_pattern'],
-      async run([observatory, glob]) {
-        checkObservatory(observatory, obs);
-        const re = globToRegExp(checkGlob(glob));
-        return [...(await view.current()).files.values()].filter((f) => f.type === 'mapping' && f.available && re.test(f.name)).map((f) => f.name);
-      },
-    },
-
-    list_references: {
-      params: ['observatory', 'glob_pattern'],
-      async run([observatory, glob]) {
-        checkObservatory(observatory, obs);
-        const re = globToRegExp(checkGlob(glob));
-        return [...(await view.current()).files.values()].filter((f) => f.type === 'reference' && f.available && re.test(f.name)).map((f) => f.name);
-      },
-    },
+    list_mappings: listFiles('mapping'),
+    list_references: listFiles('reference'),
 
     get_file_info: {
       params: ['observatory_or_context', 'filename'],
