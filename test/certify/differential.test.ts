@@ -60,11 +60,6 @@ const EXCEPTIONS: Exception[] = [
       'reproduced: crds/io/fits-checks.ts, crds/certify/jwst.ts.)',
     keys: /^WARNING (AsdfConversionWarning|AsdfPackageVersionWarning|AsdfWarning|ValidationWarning|UserWarning|AsdfDeprecationWarning) /,
   },
-  {
-    reason: 'JWST "opaque" FITS name: the real tool warns about optional META.MODEL_TYPE and a non-compliant date via data-model paths we do not map',
-    files: /opaque_jw\.fits$/,
-    keys: /^WARNING (META\.MODEL_TYPE \(missing\)|Non-compliant date format)/,
-  },
 ];
 
 /** CRDS_CERTIFY_DIFF_VERBOSE=1 lists every differing finding, explained or not (for iteration). */
