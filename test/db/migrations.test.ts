@@ -1,45 +1,29 @@
 // Migrations up, down and up again on both dialects, against real MariaDB and SQLite.
-import { openDatabase, type Database } from '../../db';
+import { openDatabase } from '../../db';
 import { migrate, migrator } from '../../db/migrate';
 import { migrations } from '../../db/migrations';
-import { freshMysqlDatabase, freshSqliteDatabase, type TestDatabase } from '../support/services';
+import { describeOnBothDialects } from '../support/databases';
+import { freshMysqlDatabase } from '../support/services';
 
-const dialects: [string, () => Promise<TestDatabase>][] = [
-  ['MariaDB', () => freshMysqlDatabase('migrations')],
-  ['SQLite', async () => freshSqliteDatabase()],
-];
-
-describe.each(dialects)('migrations on %s', (_name, fresh) => {
-  let target: TestDatabase;
-  let db: Database;
-
-  beforeAll(async () => {
-    target = await fresh();
-    db = await openDatabase(target.url, { migrate: false });
-  });
-  afterAll(async () => {
-    await db.close();
-    await target.drop();
-  });
-
-  const tables = async () => (await db.sequelize.getQueryInterface().showAllTables()).map(String).sort();
+describeOnBothDialects('migrations on %s', 'migrations', (open) => {
+  const tables = async () => (await open.db.sequelize.getQueryInterface().showAllTables()).map(String).sort();
 
   it('applies every migration to an empty database, then has nothing pending', async () => {
-    expect(await migrate(db.sequelize)).toEqual(migrations.map((m) => m.name));
+    expect(await migrate(open.db.sequelize)).toEqual(migrations.map((m) => m.name));
     expect(await tables()).toEqual(
       expect.arrayContaining(['audit_records', 'groups', 'instrument_locks', 'schema_migrations', 'user_groups', 'users']),
     );
-    expect(await migrate(db.sequelize)).toEqual([]);
+    expect(await migrate(open.db.sequelize)).toEqual([]);
   });
 
   it('reverts every migration and applies them again', async () => {
-    await migrator(db.sequelize).down({ to: 0 });
+    await migrator(open.db.sequelize).down({ to: 0 });
     expect(await tables()).toEqual(['schema_migrations']);
-    expect(await migrate(db.sequelize)).toHaveLength(migrations.length);
+    expect(await migrate(open.db.sequelize)).toHaveLength(migrations.length);
   });
 
   it('gives working models once migrated', async () => {
-    const { User, Group } = db.models;
+    const { User, Group } = open.db.models;
     const group = await Group.create({ name: 'acs-team', instruments: ['acs', 'wfc3'] });
     const user = await User.create({ username: 'submitter', email: 's@example.org' });
     await (user as unknown as { addGroup(g: unknown): Promise<void> }).addGroup(group);
@@ -48,7 +32,7 @@ describe.each(dialects)('migrations on %s', (_name, fresh) => {
     expect(groups.map((g) => [g.name, g.instruments])).toEqual([['acs-team', ['acs', 'wfc3']]]);
     await expect(User.create({ username: 'submitter' })).rejects.toThrow(/unique|Validation/i);
   });
-});
+}, { migrate: false });
 
 it('two processes migrating one MariaDB database at once apply each migration once', async () => {
   const target = await freshMysqlDatabase('migrate_race');

@@ -1,10 +1,13 @@
 // The real services the integration tests talk to, started by ops/runtests: a throwaway
 // MariaDB (each test file gets a database of its own in it) and a Temporal dev server.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
+import { REPO_ROOT } from './paths';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -73,4 +76,38 @@ export async function freshNamespace(prefix: string, address = temporalAddress()
   } finally {
     await connection.close();
   }
+}
+
+export interface ThrowawayMariadb {
+  /** `mysql://crds:crds@127.0.0.1:PORT`, the same across restarts. */
+  url: string;
+  /** Starts it again on the same data folder and port. */
+  start(): Promise<void>;
+  /** A clean shutdown (TERM), waiting for the server to end. */
+  stop(): Promise<void>;
+  /** Stops it and removes its folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A MariaDB server of a test's own, for tests that stop and restart it (ops/runtests' one is
+ * shared by every file): ops/throwaway-mariadb, the same script ops/runtests and
+ * bench/submission use, on a folder under os.tmpdir(). `mariadbdOptions` override its defaults.
+ */
+export async function startThrowawayMariadb(mariadbdOptions: string[] = []): Promise<ThrowawayMariadb> {
+  const script = path.join(REPO_ROOT, 'ops', 'throwaway-mariadb');
+  const run = promisify(execFile);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-mariadb-'));
+  const start = async (port?: string) => (await run(script, ['start', dir, ...(port ? [port] : []), '--', ...mariadbdOptions])).stdout.trim();
+  const stop = async () => void (await run(script, ['stop', dir]));
+  const url = await start();
+  return {
+    url,
+    start: async () => void (await start(url.split(':').pop())),
+    stop,
+    remove: async () => {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
