@@ -13,18 +13,7 @@ import * as path from 'node:path';
 
 import { MappingStore } from '../../crds';
 import { MAPPINGS, TESTDATA } from '../support/paths';
-import {
-  Bestrefs,
-  Mismatch,
-  classify,
-  errorMessage,
-  makeTempDir,
-  readJsonl,
-  requireRealCrds,
-  runOracle,
-  sameValue,
-  summarize,
-} from './harness';
+import { Bestrefs, Mismatch, classify, errorMessage, makeTempDir, readJsonl, requireRealCrds, runOracle, sameValue, summarize } from './harness';
 
 jest.setTimeout(300_000);
 

@@ -15,23 +15,7 @@ import * as path from 'node:path';
 
 import { MappingStore } from '../../crds';
 import { MAPPINGS } from '../support/paths';
-import {
-  AnswerClass,
-  Bestrefs,
-  BestrefValue,
-  HeaderRecord,
-  Mismatch,
-  OracleAnswer,
-  classify,
-  errorMessage,
-  isTupleAsRepr,
-  makeTempDir,
-  readJsonl,
-  requireRealCrds,
-  runOracle,
-  sameValue,
-  summarize,
-} from './harness';
+import { AnswerClass, Bestrefs, BestrefValue, HeaderRecord, Mismatch, OracleAnswer, classify, errorMessage, isTupleAsRepr, makeTempDir, readJsonl, requireRealCrds, runOracle, sameValue, summarize } from './harness';
 
 jest.setTimeout(600_000);
 

@@ -665,21 +665,22 @@ def main():
     args = ap.parse_args()
     per_rmap = {"hst_0729.pmap": 36, "jwst_0541.pmap": 30, "jwst_na_omit.pmap": 60}
     gen = Generator(args.seed)
-    n = 0
     ids = set()
-    out = sys.stdout
+
+    def emit(rec, reftypes):
+        """Writes one header record (ids unique across the run)."""
+        if reftypes is not None:
+            rec["reftypes"] = reftypes
+        assert rec["id"] not in ids, rec["id"]
+        ids.add(rec["id"])
+        sys.stdout.write(json.dumps(rec) + "\n")
+
     for cname in args.contexts.split(","):
         ctx = Context(cname)
         count = max(1, int(round(per_rmap.get(cname, 18) * args.scale)))
         for label, hdr, reftypes in special_headers(ctx, gen):
-            rec = {"context": cname, "id": "%s:special:%s" % (cname, label), "seed_rmap": None,
-                   "variant": "special:" + label, "header": hdr}
-            if reftypes is not None:
-                rec["reftypes"] = reftypes
-            assert rec["id"] not in ids, rec["id"]
-            ids.add(rec["id"])
-            out.write(json.dumps(rec) + "\n")
-            n += 1
+            emit({"context": cname, "id": "%s:special:%s" % (cname, label), "seed_rmap": None,
+                  "variant": "special:" + label, "header": hdr}, reftypes)
         for instr, kind, info in ctx.rmaps():
             for i in range(count):
                 r = gen.rng.random()
@@ -687,15 +688,9 @@ def main():
                 hdr, variant = gen.header(ctx, instr, info, mode)
                 rec = {"context": cname, "id": "%s:%s:%d" % (cname, info.name, i), "seed_rmap": info.name,
                        "variant": mode + ":" + variant, "header": hdr}
-                reftypes = gen.reftypes(ctx, instr, info, mode)
-                if reftypes is not None:
-                    rec["reftypes"] = reftypes
-                assert rec["id"] not in ids, rec["id"]
-                ids.add(rec["id"])
-                out.write(json.dumps(rec) + "\n")
-                n += 1
+                emit(rec, gen.reftypes(ctx, instr, info, mode))
     print("gen_headers: %d headers from %s (stdatamodels stubbed: %s)" %
-          (n, args.contexts, crds_env.STDATAMODELS_STUBBED), file=sys.stderr)
+          (len(ids), args.contexts, crds_env.STDATAMODELS_STUBBED), file=sys.stderr)
 
 
 if __name__ == "__main__":
