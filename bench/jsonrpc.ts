@@ -275,6 +275,27 @@ async function main(): Promise<void> {
     const curlSeconds = timed('curl', ['-s', '--fail', ...syncFiles.flatMap((f) => ['-o', path.join(curlDir, f), `${url}/unchecked_get/references/hst/${f}`])]);
     const shaSeconds = timed('sha1sum', syncFiles.map((f) => path.join(curlDir, f)));
     const pySeconds = timed(CRDS_PYTHON, ['-c', 'import crds, crds.client.api, crds.core.heavy_client, crds.sync']);
+    // The client's own download loop alone (urllib, 8 MiB reads, written to a file; no verify),
+    // timed inside Python so start-up is not counted: what the server gives a Python reader.
+    const pyFetch = spawnSync(
+      CRDS_PYTHON,
+      [
+        '-c',
+        `import sys, time, urllib.request
+t = time.perf_counter()
+for i, name in enumerate(sys.argv[2:]):
+    with urllib.request.urlopen(sys.argv[1] + name) as r, open(f"${path.join(work, 'pyfetch')}{i}", "wb") as out:
+        while data := r.read(2**23):
+            out.write(data)
+print(time.perf_counter() - t)`,
+        `${url}/unchecked_get/references/hst/`,
+        ...syncFiles,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (pyFetch.status !== 0) throw new Error(`python fetch failed: ${pyFetch.stderr}`);
+    const pyFetchSeconds = Number(pyFetch.stdout.trim());
+    console.log(`  the client's download loop alone (Python urllib, 8 MiB reads, no verify): ${(mb / pyFetchSeconds).toFixed(0)} MB/s in ${pyFetchSeconds.toFixed(2)} s`);
     const marginal = mb / (syncSeconds - fixedSeconds);
     const curlSha = mb / (curlSeconds + shaSeconds);
     console.log(

@@ -5,6 +5,7 @@
 // slashes, odd characters) is the same bare 404, so a probe learns nothing and no request
 // can read outside the file cache.
 import * as fs from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import express, { type Response, type Router } from 'express';
 import type { Config } from '../config';
@@ -28,6 +29,36 @@ export function byteRange(header: string | undefined, size: number): { start: nu
   }
   if (start >= size || start > end) return 'unsatisfiable';
   return { start, end };
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Writes bytes [start, end] of `file` to `res` through two 1 MiB buffers used in turn, each
+ * refilled once the socket has taken its last contents. A read stream allocates a buffer per
+ * read instead, and on the web's heap the garbage collections that allocation triggers took a
+ * fifth of the CPU of a download and halved what a Python client (crds sync) received.
+ */
+export async function sendRange(file: string, start: number, end: number, res: ServerResponse): Promise<void> {
+  const handle = await fs.promises.open(file, 'r');
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  try {
+    const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+    const taken: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    for (let pos = start, i = 0; pos <= end; i ^= 1) {
+      await Promise.race([taken[i], closed]);
+      if (res.destroyed) return; // the client went away
+      const { bytesRead } = await handle.read(buffers[i]!, 0, Math.min(CHUNK_BYTES, end - pos + 1), pos);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${pos}, before ${end + 1}`);
+      // Settles when the socket has the bytes, or has failed (then res.destroyed says so).
+      taken[i] = new Promise<void>((resolve) => res.write(buffers[i]!.subarray(0, bytesRead), () => resolve()));
+      pos += bytesRead;
+    }
+    await Promise.race([Promise.all(taken), closed]);
+    if (!res.destroyed) res.end();
+  } finally {
+    await handle.close();
+  }
 }
 
 function notFound(res: Response): void {
@@ -72,14 +103,12 @@ export function downloadsRouter(deps: { config: Config; view: CatalogView }): Ro
       ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
     });
     if (req.method === 'HEAD' || size === 0) return void res.end();
-    // 1 MiB reads: the default 64 KiB chunks cap a loopback download near 300 MB/s.
-    const stream = fs.createReadStream(file, { start, end, highWaterMark: 1 << 20 });
-    stream.on('error', (exc) => {
-      console.error(`downloads: ${name}: ${exc.message}`);
+    try {
+      await sendRange(file, start, end, res);
+    } catch (exc) {
+      console.error(`downloads: ${name}: ${(exc as Error).message}`);
       res.destroy();
-    });
-    res.on('close', () => stream.destroy());
-    stream.pipe(res);
+    }
   });
 
   router.get('/get/:name', async (req, res) => {
