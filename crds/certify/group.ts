@@ -52,6 +52,15 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Selector.insert's failure (a value refused by the rmap's valid values, an ambiguous match)
+ * as the real one augments it, naming the file, the rmap and the header; other errors as they are.
+ */
+export function insertionFailure(basename: string, rmapName: string, header: Record<string, string>, e: unknown): Error {
+  if (!(e instanceof ValidationError || e instanceof AmbiguousMatchError)) return e instanceof Error ? e : new Error(String(e));
+  return new Error(`Failed inserting '${basename}' into rmap: '${rmapName}' with header:\n ${pformatHeader(header)} \n : ${errText(e)}`);
+}
+
 /** check_rmap_updates(observatory, context, files): one result per trial rmap. */
 export function checkRmapUpdates(files: string[], opts: GroupCheckOptions, makeLog: () => { log: Log; findings: GroupCheckResult['findings'] }): GroupCheckResult[] {
   const references = files.filter(isReferenceName);
@@ -97,7 +106,7 @@ export function checkRmapUpdates(files: string[], opts: GroupCheckOptions, makeL
             break;
           }
         }
-        throw new Error(`Failed inserting '${failing.basename}' into rmap: '${old.name}' with header:\n ${pformatHeader(failing.header)} \n : ${errText(e)}`);
+        throw insertionFailure(failing.basename, old.name, failing.header, e);
       }
       for (const e of update.errors) log.error(e);
       certifyMapping(path.join('/tmp', old.name), { observatory: opts.observatory, specsRoot: opts.specsRoot, store: opts.store, context: opts.context, text: update.text }, log);

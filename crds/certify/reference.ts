@@ -14,7 +14,7 @@ import type { PyValue as AstValue } from '../ast';
 import type { MappingStore, ReferenceMapping } from '../mappings';
 import { JWST_PATTERN_TRANSLATIONS } from '../jwst-keywords';
 import { diffAction, mappingDifferences } from '../diff';
-import { wildcardExpansions } from './group';
+import { insertionFailure, wildcardExpansions } from './group';
 import { tpnValidValues } from './mapping_validate';
 import { rmapInsertReferences } from '../refactor';
 import { reformatUseafter } from './dates';
@@ -150,18 +150,44 @@ function pyReprOpt(v: string | string[] | undefined): string {
   return v === undefined ? 'None' : Array.isArray(v) ? `(${v.map((x) => pyRepr(x)).join(', ')})` : pyRepr(v);
 }
 
+/**
+ * The locators' pattern translation: each reference keyword of `translations` present and
+ * defined sets its dataset keyword (to value(v): Roman upper-cases); P_ keywords that have no
+ * translation are warned about.
+ */
+function translatePatterns(header: RawHeader, translations: Record<string, string>, log: Log | undefined, value: (v: string | string[]) => string | string[]): void {
+  for (const key of header.keys()) {
+    if (key.split('.').pop()!.startsWith('P_') && !(key in translations)) {
+      log?.warning(`CRDS-pattern-like keyword ${pyRepr(key)} w/o CRDS translation to corresponding dataset keyword.`);
+    }
+  }
+  for (const rkey of Object.keys(translations).sort()) {
+    if (!header.has(rkey)) continue;
+    const dkey = translations[rkey];
+    const dval = header.get(dkey);
+    const rval = header.get(rkey)!;
+    if (rval !== 'UNDEFINED' && rval !== dval) {
+      log?.info(`Setting ${pyRepr(dkey)} = ${pyReprOpt(dval)} to value of ${pyRepr(rkey)} = ${pyReprOpt(rval)}`);
+      header.set(dkey, value(rval));
+    }
+  }
+}
+
+/** The USEAFTER of any observatory's header, reformatted 'YYYY-MM-DD HH:MM:SS' (the locators' reformat_date). */
+function formattedUseafter(header: RawHeader): string {
+  const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
+  try {
+    return reformatUseafter(ua);
+  } catch {
+    throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
+  }
+}
+
 /** locate.reference_keys_to_dataset_keys */
 function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: ReferenceMapping | undefined, log: Log): RawHeader {
   const header = new Map(h);
   const setUseafter = (dateKeys: string[], timeKeys: string[]): void => {
-    const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
-    let formatted: string;
-    try {
-      formatted = reformatUseafter(ua);
-    } catch {
-      throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
-    }
-    const [d, t] = formatted.split(' ');
+    const [d, t] = formattedUseafter(header).split(' ');
     for (const k of dateKeys) header.set(k, d);
     for (const k of timeKeys) header.set(k, t);
   };
@@ -176,21 +202,7 @@ function referenceKeysToDatasetKeys(observatory: string, h: RawHeader, rmap: Ref
   if (r2d?.t === 'dict') {
     for (const e of r2d.entries) if (e.key.t === 'str' && e.value.t === 'str') translations[e.key.v.toUpperCase()] = e.value.v.toUpperCase();
   }
-  for (const key of header.keys()) {
-    if (key.split('.').pop()!.startsWith('P_') && !(key in translations)) {
-      log.warning(`CRDS-pattern-like keyword ${pyRepr(key)} w/o CRDS translation to corresponding dataset keyword.`);
-    }
-  }
-  for (const rkey of Object.keys(translations).sort()) {
-    if (!header.has(rkey)) continue;
-    const dkey = translations[rkey];
-    const dval = header.get(dkey);
-    const rval = header.get(rkey)!;
-    if (rval !== 'UNDEFINED' && rval !== dval) {
-      log.info(`Setting ${pyRepr(dkey)} = ${pyReprOpt(dval)} to value of ${pyRepr(rkey)} = ${pyReprOpt(rval)}`);
-      header.set(dkey, rval);
-    }
-  }
+  translatePatterns(header, translations, log, (v) => v);
   crossStrapJwst(header);
   if (!header.has('SUBARRAY')) {
     header.set('SUBARRAY', 'UNDEFINED');
@@ -243,22 +255,10 @@ export function romanReferenceKeysToDatasetKeys(input: RawHeader, rmapName: stri
     };
   }
   Object.assign(translations, referenceToDataset);
-  for (const key of header.keys()) {
-    if (key.split('.').pop()!.startsWith('P_') && !(key in translations)) {
-      log?.warning(`CRDS-pattern-like keyword ${pyRepr(key)} w/o CRDS translation to corresponding dataset keyword.`);
-    }
-  }
-  for (const rkey of Object.keys(translations).sort()) {
-    if (!header.has(rkey)) continue;
-    const dkey = translations[rkey];
-    const dval = header.get(dkey);
-    const rval = header.get(rkey)!;
-    if (rval !== 'UNDEFINED' && rval !== dval) {
-      log?.info(`Setting ${pyRepr(dkey)} = ${pyReprOpt(dval)} to value of ${pyRepr(rkey)} = ${pyReprOpt(rval)}`);
-      if (Array.isArray(rval)) throw new CheckError("'tuple' object has no attribute 'upper'");
-      header.set(dkey, rval.toUpperCase());
-    }
-  }
+  translatePatterns(header, translations, log, (v) => {
+    if (Array.isArray(v)) throw new CheckError("'tuple' object has no attribute 'upper'");
+    return v.toUpperCase();
+  });
   if (!header.has(`${prefix}.SUBARRAY.NAME`)) header.set(`${prefix}.SUBARRAY.NAME`, 'UNDEFINED');
   if (!header.has(`${prefix}.EXPOSURE.TYPE`)) header.set(`${prefix}.EXPOSURE.TYPE`, 'UNDEFINED');
   if (ssc) {
@@ -276,16 +276,7 @@ export function romanReferenceKeysToDatasetKeys(input: RawHeader, rmapName: stri
       if (String(detector).split(',').length === 18) header.set(`${pfx}.INSTRUMENT.DETECTOR`, 'N/A');
     }
   }
-  if (header.has(`${prefix}.USEAFTER`)) {
-    const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
-    let formatted: string;
-    try {
-      formatted = reformatUseafter(ua);
-    } catch {
-      throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
-    }
-    header.set('ROMAN.META.EXPOSURE.START_TIME', formatted);
-  }
+  if (header.has(`${prefix}.USEAFTER`)) header.set('ROMAN.META.EXPOSURE.START_TIME', formattedUseafter(header));
   return header;
 }
 
@@ -656,13 +647,18 @@ function certifyReferenceModes(
 function findOldReference(rmap: ReferenceMapping, rmapPath: string, basename: string, l: Loaded, opts: ReferenceCertifyOptions, log: Log): string | undefined {
   const names = new Set(rmap.referenceNames());
   if (names.has(basename)) return basename;
+  const header: Record<string, string> = {};
+  for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
   try {
-    const header: Record<string, string> = {};
-    for (const [k, v] of l.header) header[k] = Array.isArray(v) ? v.join('|') : v;
     const text = fs.readFileSync(rmapPath, 'utf8');
     // insert_reference as the group check does it: wildcard expansions, values checked against the _ld.tpn
     const validValues = Object.fromEntries(tpnValidValues(rmap, loadSpecs(opts.specsRoot, opts.observatory)));
-    const result = rmapInsertReferences(text, rmap.name, [{ basename, header }], { wildcardExpansions: wildcardExpansions(opts.observatory), validValues });
+    let result;
+    try {
+      result = rmapInsertReferences(text, rmap.name, [{ basename, header }], { wildcardExpansions: wildcardExpansions(opts.observatory), validValues });
+    } catch (e) {
+      throw insertionFailure(basename, rmap.name, header, e);
+    }
     // the first "replace" difference names the predecessor; a rule deleted and another added
     // (a changed match key, e.g. SYNPHOT comment parkeys) is no replacement
     const newName = `${rmap.name}.trial-insert`;

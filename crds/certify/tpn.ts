@@ -63,10 +63,31 @@ export function isExpression(field: string): boolean {
 
 const SPACE_MAGIC = '\u0000SP\u0000';
 
+const TPN_LINK = /^[A-Za-z0-9_.+-]+\.tpn$/;
+
+/**
+ * The text of a .tpn file, following link files: the real package's `*_ld.tpn` are symlinks,
+ * which a checkout without symlink support (as the shared specs) stores as a one-line file
+ * naming the target. Such a file (a single line naming another existing .tpn in the same
+ * folder) is read as its target, to a bounded depth and never outside the folder.
+ */
+function readTpnText(file: string): string {
+  let current = file;
+  for (let hops = 0; ; hops++) {
+    const text = fs.readFileSync(current, 'utf8');
+    const name = text.trim();
+    if (name.includes('\n') || !TPN_LINK.test(name) || name === path.basename(current)) return text;
+    const target = path.join(path.dirname(current), name);
+    if (!fs.existsSync(target) || !fs.statSync(target).isFile()) return text;
+    if (hops >= 8) throw new TpnDefinitionError(`In '${file}' : tpn link files nested deeper than 8`);
+    current = target;
+  }
+}
+
 /** The logical lines of a .tpn file, includes and replacements applied. */
 export function loadTpnLines(file: string, replacements: [string, string][] = [], depth = 0): string[] {
   if (depth > 20) throw new TpnDefinitionError(`In '${file}' : include nesting deeper than 20`);
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readTpnText(file);
   const lines: string[] = [];
   let append = false;
   let reps = replacements;

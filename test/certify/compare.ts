@@ -51,6 +51,46 @@ export interface OracleResult {
  * large tables) do not leave the other process idle. The heaviest files (by size) go first.
  */
 export async function runOracle(files: string[], parallel = Math.max(1, os.cpus().length)): Promise<OracleResult[]> {
+  const specs = resolvedSpecsCopy();
+  try {
+    return await runOracleOn(files, specs, parallel);
+  } finally {
+    fs.rmSync(specs, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A temporary copy of SPECS as the real crds package ships it: the shared specs store the
+ * package's `*_ld.tpn` symlinks as one-line files naming their target (a checkout without
+ * symlink support); the copy has them as symlinks again, so that the real library reads the
+ * constraints it reads when installed (ours follows such files itself, crds/certify/tpn.ts).
+ */
+export function resolvedSpecsCopy(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-certify-specs-'));
+  fs.cpSync(SPECS, root, { recursive: true });
+  // the shared data is read-only: its copied folders too, which the edits and rmSync need writable
+  const writable = (dir: string): void => {
+    fs.chmodSync(dir, 0o755);
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) writable(path.join(dir, e.name));
+  };
+  writable(root);
+  for (const obs of fs.readdirSync(root)) {
+    const tpns = path.join(root, obs, 'tpns');
+    if (!fs.existsSync(tpns)) continue;
+    for (const name of fs.readdirSync(tpns)) {
+      const file = path.join(tpns, name);
+      if (!name.endsWith('.tpn') || !fs.lstatSync(file).isFile()) continue;
+      const target = fs.readFileSync(file, 'utf8').trim();
+      if (/^[\w.+-]+\.tpn$/.test(target) && target !== name && fs.existsSync(path.join(tpns, target))) {
+        fs.rmSync(file);
+        fs.symlinkSync(target, file);
+      }
+    }
+  }
+  return root;
+}
+
+async function runOracleOn(files: string[], specs: string, parallel: number): Promise<OracleResult[]> {
   const script = path.join(REPO_ROOT, 'test', 'certify', 'oracle', 'certify.py');
   const size = (f: string): number => {
     try {
@@ -65,7 +105,7 @@ export async function runOracle(files: string[], parallel = Math.max(1, os.cpus(
     new Promise<void>((resolve, reject) => {
       if (!queue.length) return resolve();
       const warm = Object.entries(OPERATIONAL).map(([o, c]) => `${o}=${c}`).join(',');
-      const args = [script, '--mappings', MAPPINGS_DIR, '--specs', SPECS, '--references', REFERENCES, '--extra', ORACLE_EXTRA, '--warm', warm, '--stdin'];
+      const args = [script, '--mappings', MAPPINGS_DIR, '--specs', specs, '--references', REFERENCES, '--extra', ORACLE_EXTRA, '--warm', warm, '--stdin'];
       const p = spawn(CRDS_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';

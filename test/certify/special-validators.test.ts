@@ -217,9 +217,13 @@ describe('comparison reference for table checks (find_old_reference)', () => {
     expect(keys.some((k) => /^WARNING Failed to obtain reference comparison file '35m1824cm_tmc.fits'/.test(k))).toBe(true);
     expect(keys).toContain("WARNING No comparison reference for 'hst_synphot_tmc_passes.fits' in context 'hst_0729.pmap'. Skipping tables comparison.");
   });
-  it("the trial insertion checks values against the type's _ld.tpn as the real one does (a malformed line fails the lookup)", () => {
-    const r = certifyFile(path.join(TESTDATA, 'jwst', 'niriss_ref_photom.fits'), { observatory: 'jwst', specsRoot: SPECS, store, context: 'jwst_0541.pmap' });
-    expect(r.findings.map((f) => `${f.level} ${f.message}`)).toContain('WARNING Failed resolving comparison reference for table checks : not enough values to unpack (expected 5, got 1)');
+  it("the trial insertion checks values against the type's _ld.tpn (a link file in the shared specs) as the real one does", () => {
+    const findings = (name: string): string[] =>
+      certifyFile(path.join(TESTDATA, 'jwst', name), { observatory: 'jwst', specsRoot: SPECS, store, context: 'jwst_0541.pmap' }).findings.map((f) => `${f.level} ${f.message}`);
+    expect(findings('niriss_ref_photom.fits')).toContain("INFO No file corresponding to 'niriss_ref_photom.fits' in context 'jwst_niriss_photom_0021.rmap'");
+    const refused = findings('niriss_ref_photom_bad.fits').find((f) => f.includes('Failed resolving comparison reference'));
+    expect(refused).toMatch(/^WARNING Failed resolving comparison reference for table checks : Failed inserting 'niriss_ref_photom_bad.fits' into rmap: 'jwst_niriss_photom_0021.rmap' with header:\n/);
+    expect(refused).toMatch(/parameter='META.INSTRUMENT.DETECTOR \[DETECTOR\]' value='FOO' is not in \('NIS', '\*', 'N\/A'\)$/);
   });
 });
 

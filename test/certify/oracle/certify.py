@@ -12,7 +12,9 @@ Set-up that differs from a bare `crds certify`:
   server_config (so the operational context is the default comparison context, as on a real
   client), and the shared reference files (comparison references for table checks);
 * the type specs and .tpn files are read from --specs instead of the copies inside the
-  installed package, so that both implementations certify against the same constraints.
+  installed package, so that both implementations certify against the same constraints
+  (the test passes a temporary copy of the shared specs whose `*_ld.tpn` link files are
+  symlinks again, as in the package: test/certify/compare.ts resolvedSpecsCopy).
 """
 import gc
 import json
