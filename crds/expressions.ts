@@ -6,243 +6,14 @@
 // `or`, `and`, `not`, comparisons ==, !=, <, <=, >, >=, in, not in, is, is not (chained like
 // Python), `x if c else y`, unary - and +, + and - on numbers/strings, string/number literals,
 // tuples, lists, True/False/None, names looked up in the header (missing ⇒ NameError).
+// The syntax is shared with the .tpn constraint expressions (crds/pysyntax.ts); the rest of
+// that grammar (calls, subscripts, attributes, * / % **, dicts) is refused here.
 
 import { ExpressionError, ExpressionNameError } from './errors';
 import { pyFloatRepr, pyStrRepr } from './parser';
+import { parseExpression, type Node } from './pysyntax';
 
 export type PyObj = string | number | boolean | null | PyObj[];
-
-type Node =
-  | { k: 'const'; v: PyObj }
-  | { k: 'name'; id: string }
-  | { k: 'seq'; items: Node[] }
-  | { k: 'not'; a: Node }
-  | { k: 'neg'; a: Node; op: '-' | '+' }
-  | { k: 'and' | 'or'; items: Node[] }
-  | { k: 'cmp'; first: Node; ops: string[]; rest: Node[] }
-  | { k: 'bin'; op: '+' | '-'; a: Node; b: Node }
-  | { k: 'if'; cond: Node; a: Node; b: Node };
-
-interface Tok {
-  t: 'name' | 'str' | 'num' | 'op' | 'eof';
-  v: string;
-  at: number;
-}
-
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'True', 'False', 'None']);
-
-function tokenize(src: string): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i];
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    const at = i;
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < src.length && /[A-Za-z0-9_]/.test(src[j])) j++;
-      out.push({ t: 'name', v: src.slice(i, j), at });
-      i = j;
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
-      const m = /^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?/.exec(src.slice(i))!;
-      out.push({ t: 'num', v: m[0], at });
-      i += m[0].length;
-    } else if (c === '"' || c === "'") {
-      let j = i + 1;
-      let v = '';
-      while (j < src.length && src[j] !== c) {
-        if (src[j] === '\\' && j + 1 < src.length) {
-          const e = src[j + 1];
-          v += e === 'n' ? '\n' : e === 't' ? '\t' : e === c || e === '\\' ? e : '\\' + e;
-          j += 2;
-        } else {
-          v += src[j++];
-        }
-      }
-      if (j >= src.length) throw new ExpressionError(`unterminated string at column ${at + 1}`);
-      out.push({ t: 'str', v, at });
-      i = j + 1;
-    } else {
-      const two = src.slice(i, i + 2);
-      if (['==', '!=', '<=', '>='].includes(two)) {
-        out.push({ t: 'op', v: two, at });
-        i += 2;
-      } else if ('()[],<>+-'.includes(c)) {
-        out.push({ t: 'op', v: c, at });
-        i++;
-      } else {
-        throw new ExpressionError(`illegal character ${JSON.stringify(c)} at column ${at + 1}`);
-      }
-    }
-  }
-  out.push({ t: 'eof', v: '', at: src.length });
-  return out;
-}
-
-class ExprParser {
-  private k = 0;
-  constructor(private readonly toks: Tok[]) {}
-
-  private peek(): Tok {
-    return this.toks[this.k];
-  }
-  private isOp(v: string): boolean {
-    const t = this.peek();
-    return t.t === 'op' && t.v === v;
-  }
-  private isKw(v: string): boolean {
-    const t = this.peek();
-    return t.t === 'name' && t.v === v;
-  }
-  private fail(what: string): never {
-    const t = this.peek();
-    throw new ExpressionError(`expected ${what} at column ${t.at + 1} but found ${t.t === 'eof' ? 'end of expression' : `'${t.v}'`}`);
-  }
-
-  parseAll(): Node {
-    const n = this.test();
-    if (this.peek().t !== 'eof') this.fail('end of expression');
-    return n;
-  }
-
-  private test(): Node {
-    const a = this.or();
-    if (this.isKw('if')) {
-      this.k++;
-      const cond = this.or();
-      if (!this.isKw('else')) this.fail("'else'");
-      this.k++;
-      const b = this.test();
-      return { k: 'if', cond, a, b };
-    }
-    return a;
-  }
-
-  private or(): Node {
-    const items = [this.and()];
-    while (this.isKw('or')) {
-      this.k++;
-      items.push(this.and());
-    }
-    return items.length === 1 ? items[0] : { k: 'or', items };
-  }
-
-  private and(): Node {
-    const items = [this.not()];
-    while (this.isKw('and')) {
-      this.k++;
-      items.push(this.not());
-    }
-    return items.length === 1 ? items[0] : { k: 'and', items };
-  }
-
-  private not(): Node {
-    if (this.isKw('not')) {
-      this.k++;
-      return { k: 'not', a: this.not() };
-    }
-    return this.comparison();
-  }
-
-  private comparison(): Node {
-    const first = this.arith();
-    const ops: string[] = [];
-    const rest: Node[] = [];
-    for (;;) {
-      const t = this.peek();
-      let op: string | undefined;
-      if (t.t === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.v)) {
-        op = t.v;
-        this.k++;
-      } else if (this.isKw('in')) {
-        op = 'in';
-        this.k++;
-      } else if (this.isKw('not') && this.toks[this.k + 1]?.t === 'name' && this.toks[this.k + 1].v === 'in') {
-        op = 'not in';
-        this.k += 2;
-      } else if (this.isKw('is')) {
-        this.k++;
-        op = 'is';
-        if (this.isKw('not')) {
-          this.k++;
-          op = 'is not';
-        }
-      }
-      if (!op) break;
-      ops.push(op);
-      rest.push(this.arith());
-    }
-    return ops.length ? { k: 'cmp', first, ops, rest } : first;
-  }
-
-  private arith(): Node {
-    let a = this.unary();
-    while (this.isOp('+') || this.isOp('-')) {
-      const op = this.peek().v as '+' | '-';
-      this.k++;
-      a = { k: 'bin', op, a, b: this.unary() };
-    }
-    return a;
-  }
-
-  private unary(): Node {
-    if (this.isOp('-') || this.isOp('+')) {
-      const op = this.peek().v as '-' | '+';
-      this.k++;
-      return { k: 'neg', op, a: this.unary() };
-    }
-    return this.atom();
-  }
-
-  private atom(): Node {
-    const t = this.peek();
-    if (t.t === 'str') {
-      let v = '';
-      while (this.peek().t === 'str') v += this.toks[this.k++].v;
-      return { k: 'const', v };
-    }
-    if (t.t === 'num') {
-      this.k++;
-      return { k: 'const', v: Number(t.v) };
-    }
-    if (t.t === 'name') {
-      if (t.v === 'True' || t.v === 'False') {
-        this.k++;
-        return { k: 'const', v: t.v === 'True' };
-      }
-      if (t.v === 'None') {
-        this.k++;
-        return { k: 'const', v: null };
-      }
-      if (KEYWORDS.has(t.v)) this.fail('a value');
-      this.k++;
-      if (this.isOp('(') || this.isOp('[')) throw new ExpressionError(`calls and subscripts are not allowed (at column ${this.peek().at + 1})`);
-      return { k: 'name', id: t.v };
-    }
-    if (t.t === 'op' && (t.v === '(' || t.v === '[')) {
-      const close = t.v === '(' ? ')' : ']';
-      this.k++;
-      const items: Node[] = [];
-      let comma = false;
-      while (!this.isOp(close)) {
-        items.push(this.test());
-        if (this.isOp(',')) {
-          this.k++;
-          comma = true;
-        } else if (!this.isOp(close)) {
-          this.fail(`',' or '${close}'`);
-        }
-      }
-      this.k++;
-      if (close === ')' && items.length === 1 && !comma) return items[0];
-      return { k: 'seq', items };
-    }
-    return this.fail('a value');
-  }
-}
 
 function truthy(v: PyObj): boolean {
   if (Array.isArray(v)) return v.length > 0;
@@ -328,13 +99,19 @@ const objectLookup: NameLookup = (name, ns) => {
   return Object.prototype.hasOwnProperty.call(o, name) ? o[name] : undefined;
 };
 
-function isConst(n: Node): n is { k: 'const'; v: PyObj } {
-  return n.k === 'const' || (n.k === 'seq' && n.items.every(isConst));
+const isSeq = (n: Node): n is { k: 'list' | 'tuple'; items: Node[] } => n.k === 'list' || n.k === 'tuple';
+
+function isConst(n: Node): boolean {
+  return n.k === 'const' || (isSeq(n) && n.items.every(isConst));
 }
 
 function constValue(n: Node): PyObj {
   return n.k === 'const' ? n.v : (n as { items: Node[] }).items.map(constValue);
 }
+
+const refuse = (what: string, at: number): never => {
+  throw new ExpressionError(`${what} not allowed (at column ${at + 1})`);
+};
 
 /** Compile the tree into nested closures once (still no eval / new Function). */
 function compile(n: Node): Compiled {
@@ -351,7 +128,8 @@ function compile(n: Node): Compiled {
         return v;
       };
     }
-    case 'seq': {
+    case 'list':
+    case 'tuple': {
       // A literal list is built once; nothing downstream mutates it.
       if (isConst(n)) {
         const v = constValue(n);
@@ -361,11 +139,12 @@ function compile(n: Node): Compiled {
       return (get, ns) => items.map((f) => f(get, ns));
     }
     case 'not': {
-      const a = compile(n.a);
+      const a = compile(n.x);
       return (get, ns) => !truthy(a(get, ns));
     }
-    case 'neg': {
-      const a = compile(n.a);
+    case 'unary': {
+      if (n.op === '~') return refuse("operator '~' is", n.at);
+      const a = compile(n.x);
       const op = n.op;
       return (get, ns) => {
         const v = a(get, ns);
@@ -373,19 +152,19 @@ function compile(n: Node): Compiled {
         return op === '-' ? -Number(v) : Number(v);
       };
     }
-    case 'and': {
+    case 'bool': {
       const items = n.items.map(compile);
-      return (get, ns) => {
-        let v: PyObj = true;
-        for (const f of items) {
-          v = f(get, ns);
-          if (!truthy(v)) return v;
-        }
-        return v;
-      };
-    }
-    case 'or': {
-      const items = n.items.map(compile);
+      // and/or return the operand that decides, as Python
+      if (n.op === 'and') {
+        return (get, ns) => {
+          let v: PyObj = true;
+          for (const f of items) {
+            v = f(get, ns);
+            if (!truthy(v)) return v;
+          }
+          return v;
+        };
+      }
       return (get, ns) => {
         let v: PyObj = false;
         for (const f of items) {
@@ -395,11 +174,12 @@ function compile(n: Node): Compiled {
         return v;
       };
     }
-    case 'if': {
-      const [c, a, b] = [compile(n.cond), compile(n.a), compile(n.b)];
+    case 'ifexp': {
+      const [c, a, b] = [compile(n.c), compile(n.a), compile(n.b)];
       return (get, ns) => (truthy(c(get, ns)) ? a(get, ns) : b(get, ns));
     }
     case 'bin': {
+      if (n.op !== '+' && n.op !== '-') return refuse(`operator '${n.op}' is`, n.at);
       const [fa, fb] = [compile(n.a), compile(n.b)];
       const op = n.op;
       return (get, ns) => {
@@ -450,6 +230,15 @@ function compile(n: Node): Compiled {
         return true;
       };
     }
+    case 'call':
+    case 'index':
+      return refuse('calls and subscripts are', n.at);
+    case 'attr':
+      return refuse('attributes are', n.at);
+    case 'dict':
+      return refuse('dictionaries are', n.at);
+    case 'slice':
+      return refuse('slices are', 0);
   }
 }
 
@@ -459,7 +248,7 @@ export class HeaderExpression {
 
   /** Throws ExpressionError when `source` is not in the supported language. */
   constructor(readonly source: string) {
-    this.run = compile(new ExprParser(tokenize(source)).parseAll());
+    this.run = compile(parseExpression(source, (m) => new ExpressionError(m)));
   }
 
   private exec(get: NameLookup, ns: unknown): PyObj {

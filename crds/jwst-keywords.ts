@@ -28,6 +28,36 @@ export const JWST_FITS_TO_PARKEY: Readonly<Record<string, string>> = {
   TSOVISIT: 'META.VISIT.TSOVISIT',
 };
 
+/**
+ * crds.jwst.locate.CROSS_STRAPPED_KEYWORDS: synonyms kept equal in reference headers (certify's
+ * cross strapping and the trial insertion of rules generation both use it).
+ */
+export const JWST_CROSS_STRAPPED: Readonly<Record<string, readonly string[]>> = {
+  'META.INSTRUMENT.NAME': ['INSTRUME', 'INSTRUMENT', 'META.INSTRUMENT.TYPE'],
+  'META.TELESCOPE': ['TELESCOP', 'TELESCOPE', 'META.TELESCOPE'],
+  'META.DESCRIPTION': ['DESCRIP', 'DESCRIPTION'],
+  'META.REFTYPE': ['REFTYPE'],
+  'META.AUTHOR': ['AUTHOR'],
+  'META.PEDIGREE': ['PEDIGREE'],
+  'META.USEAFTER': ['USEAFTER'],
+  'META.HISTORY': ['HISTORY'],
+  'META.CALIBRATION_SOFTWARE_VERSION': ['CAL_VER', 'CALIBRATION_SOFTWARE_VERSION'],
+  'META.OBSERVATION.DATE': ['DATE-OBS'],
+  'META.OBSERVATION.TIME': ['TIME-OBS'],
+};
+
+/**
+ * The cross-strapped synonyms plus the FITS ↔ data-model pairs of the core parkeys (which the
+ * library gets from the data-model schemas): what a reference header is completed with
+ * before it is matched against rmap parkeys.
+ */
+export const JWST_HEADER_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  ...JWST_CROSS_STRAPPED,
+  ...Object.fromEntries(
+    ['BAND', 'CHANNEL', 'DETECTOR', 'FILTER', 'PUPIL', 'GRATING', 'MODULE', 'SUBARRAY', 'EXP_TYPE', 'READPATT'].map((fits) => [JWST_FITS_TO_PARKEY[fits], [fits]]),
+  ),
+};
+
 /** jwst.locate.fits_to_parkeys */
 export function fitsToParkeys(header: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};

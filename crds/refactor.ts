@@ -12,7 +12,7 @@ import { AmbiguousMatchError, CrdsError, MappingFormatError, ValidationError } f
 import { HeaderExpression, type PyObj } from './expressions';
 import { parseMapping, pyFloatRepr, pyRepr, pyToJs } from './parser';
 import { dictEntries, headerGet, pyEquals, sortSelections, withFreshChecksum, withHeaderField } from './serialize';
-import { JWST_PATTERN_TRANSLATIONS } from './jwst-keywords';
+import { JWST_HEADER_SYNONYMS, JWST_PATTERN_TRANSLATIONS } from './jwst-keywords';
 import { INSTRUMENT_KEYWORDS } from './mappings';
 import { esotericKey, globList } from './matchers';
 import { reformatDate } from './timestamp';
@@ -608,33 +608,7 @@ function hstReferenceKeysToDatasetKeys(header: Record<string, string>, options: 
   return result;
 }
 
-
-// Keyword synonyms (jwst/locate.py CROSS_STRAPPED_KEYWORDS plus the FITS ↔ data-model pairs
-// of the core parkeys, which the library gets from the data-model schemas).
-const JWST_SYNONYMS: Record<string, string[]> = {
-  'META.INSTRUMENT.NAME': ['INSTRUME', 'INSTRUMENT', 'META.INSTRUMENT.TYPE'],
-  'META.TELESCOPE': ['TELESCOP', 'TELESCOPE'],
-  'META.DESCRIPTION': ['DESCRIP', 'DESCRIPTION'],
-  'META.REFTYPE': ['REFTYPE'],
-  'META.AUTHOR': ['AUTHOR'],
-  'META.PEDIGREE': ['PEDIGREE'],
-  'META.USEAFTER': ['USEAFTER'],
-  'META.HISTORY': ['HISTORY'],
-  'META.CALIBRATION_SOFTWARE_VERSION': ['CAL_VER', 'CALIBRATION_SOFTWARE_VERSION'],
-  'META.OBSERVATION.DATE': ['DATE-OBS'],
-  'META.OBSERVATION.TIME': ['TIME-OBS'],
-  'META.INSTRUMENT.BAND': ['BAND'],
-  'META.INSTRUMENT.CHANNEL': ['CHANNEL'],
-  'META.INSTRUMENT.DETECTOR': ['DETECTOR'],
-  'META.INSTRUMENT.FILTER': ['FILTER'],
-  'META.INSTRUMENT.PUPIL': ['PUPIL'],
-  'META.INSTRUMENT.GRATING': ['GRATING'],
-  'META.INSTRUMENT.MODULE': ['MODULE'],
-  'META.SUBARRAY.NAME': ['SUBARRAY'],
-  'META.EXPOSURE.TYPE': ['EXP_TYPE'],
-  'META.EXPOSURE.READPATT': ['READPATT'],
-};
-
+/** JWST reference headers completed with their keyword synonyms, in both directions. */
 function crossStrap(header: Record<string, string>): Record<string, string> {
   const out = { ...header };
   const copy = (master: string, slave: string) => {
@@ -642,7 +616,7 @@ function crossStrap(header: Record<string, string>): Record<string, string> {
     const s = out[slave] ?? 'UNDEFINED';
     if (s === 'UNDEFINED' && m !== 'UNDEFINED') out[slave] = m;
   };
-  for (const [master, slaves] of Object.entries(JWST_SYNONYMS)) {
+  for (const [master, slaves] of Object.entries(JWST_HEADER_SYNONYMS)) {
     for (const slave of slaves) {
       copy(master, slave);
       copy(slave, master);

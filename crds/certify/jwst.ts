@@ -5,21 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FitsFile } from '../io/fits';
-
-/** crds.jwst.locate.CROSS_STRAPPED_KEYWORDS: synonyms kept equal in reference headers. */
-export const JWST_CROSS_STRAPPED: Record<string, string[]> = {
-  'META.INSTRUMENT.NAME': ['INSTRUME', 'INSTRUMENT', 'META.INSTRUMENT.TYPE'],
-  'META.TELESCOPE': ['TELESCOP', 'TELESCOPE', 'META.TELESCOPE'],
-  'META.DESCRIPTION': ['DESCRIP', 'DESCRIPTION'],
-  'META.REFTYPE': ['REFTYPE'],
-  'META.AUTHOR': ['AUTHOR'],
-  'META.PEDIGREE': ['PEDIGREE'],
-  'META.USEAFTER': ['USEAFTER'],
-  'META.HISTORY': ['HISTORY'],
-  'META.CALIBRATION_SOFTWARE_VERSION': ['CAL_VER', 'CALIBRATION_SOFTWARE_VERSION'],
-  'META.OBSERVATION.DATE': ['DATE-OBS'],
-  'META.OBSERVATION.TIME': ['TIME-OBS'],
-};
+import { JWST_CROSS_STRAPPED } from '../jwst-keywords';
 
 /** equivalence_dict_to_pairs of the static table. */
 export const JWST_STATIC_PAIRS: [string, string][] = Object.entries(JWST_CROSS_STRAPPED).flatMap(([m, slaves]) =>

@@ -7,7 +7,10 @@
 // only attributes are those of array descriptions and a few str methods; evaluation is
 // bounded by the expression's size. Python semantics where the constraint files depend on
 // them: tuple vs list equality, negative indices and slices, chained comparisons, `in`,
-// truthiness, short-circuit and/or returning operands.
+// truthiness, short-circuit and/or returning operands. The syntax is the rmap header
+// expressions' (crds/pysyntax.ts); the evaluation here is the richer one constraints need.
+
+import { parseExpression, type Node } from '../pysyntax';
 
 export class PyError extends Error {
   constructor(readonly pyType: string, message: string) {
@@ -43,297 +46,6 @@ export type PyValue =
   | Float64Array
   | { [key: string]: PyValue };
 
-// ---------------------------------------------------------------------------------------------
-// Tokens and parse tree
-
-type Tok = { t: 'num' | 'str' | 'name' | 'op' | 'end'; v: string; n?: number };
-
-const OPS = ['**', '//', '==', '!=', '<=', '>=', '(', ')', '[', ']', '{', '}', ',', ':', '.', '+', '-', '*', '/', '%', '<', '>', '~'];
-
-function tokenize(src: string): Tok[] {
-  const toks: Tok[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i];
-    if (c === ' ' || c === '\t' || c === '\n') {
-      i++;
-      continue;
-    }
-    const numM = /^(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/.exec(src.slice(i));
-    if (numM && /[\d.]/.test(c)) {
-      const text = numM[1];
-      toks.push({ t: 'num', v: text, n: Number(text) });
-      i += text.length;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i))!;
-      toks.push({ t: 'name', v: m[0] });
-      i += m[0].length;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      let j = i + 1;
-      let s = '';
-      while (j < src.length && src[j] !== c) {
-        if (src[j] === '\\' && j + 1 < src.length) {
-          const e = src[j + 1];
-          s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
-          j += 2;
-        } else s += src[j++];
-      }
-      if (j >= src.length) throw new PyError('SyntaxError', 'unterminated string literal');
-      toks.push({ t: 'str', v: s });
-      i = j + 1;
-      continue;
-    }
-    const op = OPS.find((o) => src.startsWith(o, i));
-    if (!op) throw new PyError('SyntaxError', `invalid character '${c}'`);
-    toks.push({ t: 'op', v: op });
-    i += op.length;
-  }
-  toks.push({ t: 'end', v: '' });
-  return toks;
-}
-
-type Node =
-  | { k: 'const'; v: PyValue }
-  | { k: 'name'; id: string }
-  | { k: 'attr'; obj: Node; attr: string }
-  | { k: 'call'; fn: Node; args: Node[] }
-  | { k: 'index'; obj: Node; index: Node }
-  | { k: 'slice'; lo?: Node; hi?: Node; step?: Node }
-  | { k: 'unary'; op: string; x: Node }
-  | { k: 'bin'; op: string; a: Node; b: Node }
-  | { k: 'cmp'; first: Node; ops: string[]; rest: Node[] }
-  | { k: 'bool'; op: 'and' | 'or'; a: Node; b: Node }
-  | { k: 'not'; x: Node }
-  | { k: 'ifexp'; c: Node; a: Node; b: Node }
-  | { k: 'list' | 'tuple'; items: Node[] }
-  | { k: 'dict'; keys: Node[]; vals: Node[] };
-
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'None', 'True', 'False', 'lambda', 'for']);
-
-class Parser {
-  private p = 0;
-  constructor(private toks: Tok[]) {}
-  private peek(): Tok {
-    return this.toks[this.p];
-  }
-  private isOp(v: string): boolean {
-    const t = this.peek();
-    return t.t === 'op' && t.v === v;
-  }
-  private isKw(v: string): boolean {
-    const t = this.peek();
-    return t.t === 'name' && t.v === v;
-  }
-  private expect(v: string): void {
-    if (!this.isOp(v)) throw new PyError('SyntaxError', `expected '${v}'`);
-    this.p++;
-  }
-  parseAll(): Node {
-    const n = this.expr();
-    if (this.peek().t !== 'end') throw new PyError('SyntaxError', `unexpected '${this.peek().v}'`);
-    return n;
-  }
-  expr(): Node {
-    const a = this.or();
-    if (this.isKw('if')) {
-      this.p++;
-      const c = this.or();
-      if (!this.isKw('else')) throw new PyError('SyntaxError', "expected 'else'");
-      this.p++;
-      const b = this.expr();
-      return { k: 'ifexp', c, a, b };
-    }
-    return a;
-  }
-  private or(): Node {
-    let a = this.and();
-    while (this.isKw('or')) {
-      this.p++;
-      a = { k: 'bool', op: 'or', a, b: this.and() };
-    }
-    return a;
-  }
-  private and(): Node {
-    let a = this.not();
-    while (this.isKw('and')) {
-      this.p++;
-      a = { k: 'bool', op: 'and', a, b: this.not() };
-    }
-    return a;
-  }
-  private not(): Node {
-    if (this.isKw('not')) {
-      this.p++;
-      return { k: 'not', x: this.not() };
-    }
-    return this.cmp();
-  }
-  private cmp(): Node {
-    const first = this.arith();
-    const ops: string[] = [];
-    const rest: Node[] = [];
-    for (;;) {
-      const t = this.peek();
-      let op: string | undefined;
-      if (t.t === 'op' && ['==', '!=', '<', '>', '<=', '>='].includes(t.v)) {
-        op = t.v;
-        this.p++;
-      } else if (this.isKw('in')) {
-        op = 'in';
-        this.p++;
-      } else if (this.isKw('not') && this.toks[this.p + 1]?.v === 'in') {
-        op = 'not in';
-        this.p += 2;
-      } else if (this.isKw('is')) {
-        this.p++;
-        op = 'is';
-        if (this.isKw('not')) {
-          this.p++;
-          op = 'is not';
-        }
-      }
-      if (!op) break;
-      ops.push(op);
-      rest.push(this.arith());
-    }
-    return ops.length ? { k: 'cmp', first, ops, rest } : first;
-  }
-  private arith(): Node {
-    let a = this.term();
-    while (this.isOp('+') || this.isOp('-')) {
-      const op = this.toks[this.p++].v;
-      a = { k: 'bin', op, a, b: this.term() };
-    }
-    return a;
-  }
-  private term(): Node {
-    let a = this.unary();
-    while (this.isOp('*') || this.isOp('/') || this.isOp('//') || this.isOp('%')) {
-      const op = this.toks[this.p++].v;
-      a = { k: 'bin', op, a, b: this.unary() };
-    }
-    return a;
-  }
-  private unary(): Node {
-    if (this.isOp('-') || this.isOp('+') || this.isOp('~')) {
-      const op = this.toks[this.p++].v;
-      return { k: 'unary', op, x: this.unary() };
-    }
-    return this.power();
-  }
-  private power(): Node {
-    const a = this.postfix();
-    if (this.isOp('**')) {
-      this.p++;
-      return { k: 'bin', op: '**', a, b: this.unary() };
-    }
-    return a;
-  }
-  private postfix(): Node {
-    let n = this.atom();
-    for (;;) {
-      if (this.isOp('.')) {
-        this.p++;
-        const t = this.peek();
-        if (t.t !== 'name') throw new PyError('SyntaxError', 'expected attribute name');
-        this.p++;
-        n = { k: 'attr', obj: n, attr: t.v };
-      } else if (this.isOp('(')) {
-        this.p++;
-        const args: Node[] = [];
-        while (!this.isOp(')')) {
-          args.push(this.expr());
-          if (!this.isOp(')')) this.expect(',');
-        }
-        this.p++;
-        n = { k: 'call', fn: n, args };
-      } else if (this.isOp('[')) {
-        this.p++;
-        const index = this.subscript();
-        this.expect(']');
-        n = { k: 'index', obj: n, index };
-      } else return n;
-    }
-  }
-  private subscript(): Node {
-    let lo: Node | undefined;
-    if (!this.isOp(':')) {
-      lo = this.expr();
-      if (!this.isOp(':')) return lo;
-    }
-    this.p++;
-    const hi = this.isOp(']') || this.isOp(':') ? undefined : this.expr();
-    let step: Node | undefined;
-    if (this.isOp(':')) {
-      this.p++;
-      step = this.isOp(']') ? undefined : this.expr();
-    }
-    return { k: 'slice', lo, hi, step };
-  }
-  private atom(): Node {
-    const t = this.peek();
-    this.p++;
-    if (t.t === 'num') return { k: 'const', v: t.n! };
-    if (t.t === 'str') {
-      let s = t.v;
-      while (this.peek().t === 'str') s += this.toks[this.p++].v; // implicit concatenation
-      return { k: 'const', v: s };
-    }
-    if (t.t === 'name') {
-      if (t.v === 'None') return { k: 'const', v: null };
-      if (t.v === 'True') return { k: 'const', v: true };
-      if (t.v === 'False') return { k: 'const', v: false };
-      if (KEYWORDS.has(t.v)) throw new PyError('SyntaxError', `unexpected '${t.v}'`);
-      return { k: 'name', id: t.v };
-    }
-    if (t.t === 'op' && t.v === '(') {
-      if (this.isOp(')')) {
-        this.p++;
-        return { k: 'tuple', items: [] };
-      }
-      const first = this.expr();
-      if (this.isOp(')')) {
-        this.p++;
-        return first;
-      }
-      const items = [first];
-      while (this.isOp(',')) {
-        this.p++;
-        if (this.isOp(')')) break;
-        items.push(this.expr());
-      }
-      this.expect(')');
-      return { k: 'tuple', items };
-    }
-    if (t.t === 'op' && t.v === '[') {
-      const items: Node[] = [];
-      while (!this.isOp(']')) {
-        items.push(this.expr());
-        if (!this.isOp(']')) this.expect(',');
-      }
-      this.p++;
-      return { k: 'list', items };
-    }
-    if (t.t === 'op' && t.v === '{') {
-      const keys: Node[] = [];
-      const vals: Node[] = [];
-      while (!this.isOp('}')) {
-        keys.push(this.expr());
-        this.expect(':');
-        vals.push(this.expr());
-        if (!this.isOp('}')) this.expect(',');
-      }
-      this.p++;
-      return { k: 'dict', keys, vals };
-    }
-    throw new PyError('SyntaxError', `unexpected '${t.v || 'end of expression'}'`);
-  }
-}
-
 const compiled = new Map<string, Node>();
 
 /** Parse (and cache) an expression; throws PyError('SyntaxError') on anything outside the subset. */
@@ -341,7 +53,7 @@ export function compileExpr(src: string): Node {
   let n = compiled.get(src);
   if (!n) {
     if (src.length > 10_000) throw new PyError('SyntaxError', 'expression too long');
-    n = new Parser(tokenize(src)).parseAll();
+    n = parseExpression(src, (m) => new PyError('SyntaxError', m));
     compiled.set(src, n);
   }
   return n;
@@ -596,9 +308,13 @@ export function evaluate(node: Node, lookup: Namespace): PyValue {
         return result;
       }
       case 'bool': {
-        const a = ev(n.a);
-        if (n.op === 'and') return truthy(a) ? ev(n.b) : a;
-        return truthy(a) ? a : ev(n.b);
+        // the operand that decides, as Python's and/or
+        let v: PyValue = n.op === 'and';
+        for (const item of n.items) {
+          v = ev(item);
+          if (truthy(v) === (n.op === 'or')) return v;
+        }
+        return v;
       }
       case 'not':
         return !truthy(ev(n.x));

@@ -9,6 +9,7 @@ import { certifyFile, FitsFile } from '../../crds/certify';
 import * as jwst from '../../crds/certify/jwst';
 import type { DataModelGuess } from '../../crds/certify/jwst';
 import { fitsBytes, type Hdu } from './fits-writer';
+import { asdfText, miriDistortionMeta } from './synthetic';
 import { datamodelsFileTypeProblem } from '../../crds/certify/reference';
 import { MappingStore } from '../../crds/mappings';
 import { MAPPINGS, SHARED_DATA, TESTDATA } from '../support/paths';
@@ -30,18 +31,10 @@ function findings(file: string, context = 'jwst_0541.pmap', s = store): string[]
 /** A small JWST-style ASDF reference (the YAML tree after the ASDF header lines). */
 function asdf(name: string, tree: string, standard = '1.5.0'): string {
   const file = path.join(tmp, name);
-  fs.writeFileSync(file, `#ASDF 1.0.0\n#ASDF_STANDARD ${standard}\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n${tree}\n...\n`);
+  fs.writeFileSync(file, asdfText(tree, standard));
   return file;
 }
-const META = `meta:
-  author: test
-  description: test
-  instrument: {name: MIRI, band: SHORT, channel: '12', detector: MIRIFUSHORT}
-  pedigree: GROUND
-  reftype: DISTORTION
-  telescope: JWST
-  useafter: '2020-01-01T00:00:00'
-  model_type: DistortionModel`;
+const META = miriDistortionMeta('test', 'DistortionModel');
 
 describe('ASDF certifier checks', () => {
   it('a development build of the asdf library is warned about (real test file)', () => {

@@ -20,6 +20,24 @@ function write(rel: string, bytes: Buffer | string): string {
 const img = (shape: number[], pixels: number[], name = 'SCI', ver?: number): Hdu => ({ name, ver, image: { shape, pixels } });
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 
+/** A small ASDF file: its header lines, then `tree` as the YAML document. */
+export function asdfText(tree: string, standard = '1.5.0'): string {
+  return `#ASDF 1.0.0\n#ASDF_STANDARD ${standard}\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n${tree}\n...\n`;
+}
+
+/** The `meta` of a small JWST MIRI distortion reference tree. */
+export function miriDistortionMeta(description: string, modelType: string): string {
+  return `meta:
+  author: test
+  description: ${description}
+  instrument: {name: MIRI, band: SHORT, channel: '12', detector: MIRIFUSHORT}
+  pedigree: GROUND
+  reftype: DISTORTION
+  telescope: JWST
+  useafter: '2020-01-01T00:00:00'
+  model_type: ${modelType}`;
+}
+
 /** Generate the synthetic files; their paths. */
 export function syntheticFiles(): string[] {
   const out: string[] = [];
@@ -65,16 +83,8 @@ export function syntheticFiles(): string[] {
   out.push(write('geis2/dbu1405fu.r1h', geis.replace(/^DESCRIP=  .*$/m, "DESCRIP = 'A description'  / with a comment off column 32".padEnd(80, ' '))));
 
   // ASDF trees: a history entry without a time; no asdf_library; a development library version
-  const meta = `meta:
-  author: test
-  description: synthetic
-  instrument: {name: MIRI, band: SHORT, channel: '12', detector: MIRIFUSHORT}
-  pedigree: GROUND
-  reftype: DISTORTION
-  telescope: JWST
-  useafter: '2020-01-01T00:00:00'
-  model_type: DistortionMRSModel`;
-  const asdf = (tree: string): string => `#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\n${tree}\n...\n`;
+  const meta = miriDistortionMeta('synthetic', 'DistortionMRSModel');
+  const asdf = (tree: string): string => asdfText(tree);
   const lib = (v: string): string => `asdf_library: !core/software-1.0.0 {author: a, homepage: h, name: asdf, version: ${v}}`;
   out.push(write('jwst_miri_distortion_9001.asdf', asdf(`${lib('2.8.0')}\nhistory:\n  entries:\n  - !core/history_entry-1.0.0 {description: made}\n${meta}`)));
   out.push(write('jwst_miri_distortion_9002.asdf', asdf(`history:\n  entries: []\n${meta}`)));
