@@ -23,7 +23,7 @@ import { setGroup } from '../db/accounts';
 import { archiveStep } from '../ops/commands/archive-sim';
 import { UPLOAD_CHUNK_SIZE } from '../web/uploads';
 import type { SubmissionProgress } from '../workflows/submission-types';
-import { HST_REFERENCES, startSubmissionSite } from '../test/submission/harness';
+import { cosVariant, startSubmissionSite } from '../test/submission/harness';
 import { freePorts } from '../test/support/ports';
 import { buildOnce, startProcess, stopProcess, type Started } from '../test/support/processes';
 import { WebSession } from '../test/web/web-session';
@@ -38,10 +38,7 @@ const MiB = 1024 * 1024;
 
 /** The COS reference with DESCRIP changed by `tag` and, when `extraMiB` > 0, an IMAGE extension that big. */
 function makeFits(file: string, tag: string, extraMiB: number): void {
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
-  const at = bytes.indexOf('LP3-------');
-  bytes.write(`LP3${tag}`, at, 'latin1');
-  fs.writeFileSync(file, bytes);
+  fs.writeFileSync(file, cosVariant(tag));
   if (extraMiB <= 0) return;
   const n = extraMiB * MiB;
   const card = (s: string) => s.padEnd(80);

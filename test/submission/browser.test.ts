@@ -5,42 +5,24 @@
 // its catalog, runs the archive simulator and sees the files archived and the mails; then a
 // cancel and a certify failure. Screenshots of every step go under os.tmpdir().
 import * as fs from 'node:fs';
-import type { Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { loadConfig } from '../../config';
-import { setGroup } from '../../db/accounts';
 import { archiveStep } from '../../ops/commands/archive-sim';
-import { createWebServer } from '../../web/app';
-import { createSubmissionService } from '../../web/submissions';
-import { TemporalLink } from '../../web/temporal';
-import { freePorts } from '../support/ports';
-import { startProcess, stopProcess, type Started } from '../support/processes';
-import { HST_REFERENCES, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { cosVariant, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let worker: Started | undefined;
-let server: Server;
-let temporal: TemporalLink;
+let running: WebSubmissionSite | undefined;
 let url: string;
 let work: string;
 let browser: BrowserContext;
 const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-screenshots-'));
 
 beforeAll(async () => {
-  site = await startSubmissionSite('browser');
-  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
-  worker = await startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
-  const [port] = await freePorts(1);
-  url = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
-  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'browser-test-secret', submissions }).listen(port!, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  running = await startWebSubmissionSite('browser', 'browser-test-secret');
+  ({ site, web: { url } } = running);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-browser-'));
   browser = await chromium.launchPersistentContext(path.join(work, 'profile'), {
     executablePath: '/usr/bin/chromium',
@@ -50,21 +32,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stopProcess(worker);
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await temporal?.close();
-  await site?.close();
+  await running?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
   console.log(`screenshots in ${shots}`);
 });
 
-/** A real COS reference with its DESCRIP card changed (a new SHA-1), written under its own name. */
-function reference(name: string, mark: string): string {
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, name));
-  const at = bytes.indexOf('LP3-------');
-  if (at < 0) throw new Error(`no DESCRIP card in ${name}`);
-  bytes.write(mark, at, 'latin1');
+/** cosVariant(tag, name) written under its own name in a folder of its own, for the browser to upload. */
+function reference(name: string, tag: string): string {
+  const bytes = cosVariant(tag, name);
   const dir = fs.mkdtempSync(path.join(work, 'upload-'));
   fs.writeFileSync(path.join(dir, name), bytes);
   return path.join(dir, name);
@@ -106,7 +81,7 @@ it('logs in, uploads two references, submits, watches, confirms, sees the delive
   const page = await browser.newPage();
   await login(page);
   await page.screenshot({ path: path.join(shots, '01-logged-in.png'), fullPage: true });
-  const files = [reference('z1r1943el_1dx.fits', 'LP3+'), reference('z1q2219el_2zx.fits', 'LP3+')];
+  const files = [reference('z1r1943el_1dx.fits', '+'), reference('z1q2219el_2zx.fits', '+')];
   const resultsId = await uploadAndSubmit(page, files, 'COS 1dx and 2zx from the browser');
   await page.screenshot({ path: path.join(shots, '02-submitted.png'), fullPage: true });
 
@@ -116,7 +91,10 @@ it('logs in, uploads two references, submits, watches, confirms, sees the delive
   for (const f of ready.files) expect(await page.textContent(`[id="${f.uploadedAs}"]`)).toBe(f.name);
   expect(await page.$$eval('#steps tr[id^=step-]', (rows) => rows.map((r) => r.id))).toEqual(ready.steps.map((s) => `step-${s.name}`));
   expect(await page.textContent('#step-certify .step-status')).toBe('done');
-  expect(await page.$$eval('#generated tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(ready.generated.map((g) => g.name));
+  // The page lists new mappings rmaps first, then imaps, then the pmap, each level by name.
+  const level = (name: string) => ['.rmap', '.imap', '.pmap'].indexOf(name.slice(-5));
+  const shown = ready.generated.map((g) => g.name).sort((a, b) => level(a) - level(b) || (a < b ? -1 : 1));
+  expect(await page.$$eval('#generated tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(shown);
   expect(await page.textContent('#files')).toContain('0 errors');
   expect(await page.getAttribute('#workflow-link', 'href')).toBe(`http://localhost:8233/namespaces/${site.env.TEMPORAL_NAMESPACE}/workflows/${ready.workflowId}`);
   expect(await page.$$eval('#messages li', (lis) => lis.length)).toBeGreaterThan(3);
@@ -160,7 +138,7 @@ it('logs in, uploads two references, submits, watches, confirms, sees the delive
 it('cancels a ready submission from its page', async () => {
   const page = await browser.newPage();
   await login(page);
-  const resultsId = await uploadAndSubmit(page, [reference('z1r1943el_1dx.fits', 'LP3*')], 'COS 1dx to cancel');
+  const resultsId = await uploadAndSubmit(page, [reference('z1r1943el_1dx.fits', '*')], 'COS 1dx to cancel');
   expect(await waitForStatus(page, ['ready', 'failed'])).toBe('ready');
   const before = await site.db.models.CatalogFile.count();
   await page.click('#button-cancel');
@@ -180,7 +158,7 @@ it('shows a certify failure with its reason', async () => {
   // The cancelled submission's upload is still in the ingest folder: delete it on the page.
   await page.click('#ingest-files tr[data-name="z1r1943el_1dx.fits"] button.delete-upload');
   await page.waitForSelector('#ingest-files tr[data-name="z1r1943el_1dx.fits"]', { state: 'detached' });
-  const broken = reference('z1r1943el_1dx.fits', 'LP3=');
+  const broken = reference('z1r1943el_1dx.fits', '=');
   fs.truncateSync(broken, 5000); // cut inside its first header
   const resultsId = await uploadAndSubmit(page, [broken], 'COS 1dx that fails certify');
   expect(await waitForStatus(page, ['failed', 'ready'])).toBe('failed');

@@ -5,65 +5,38 @@
 // `ops/manage archive-sim` plays the archive pipeline until the files are archived.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../config';
-import { setGroup } from '../../db/accounts';
 import { defaultContexts } from '../../db/catalog';
-import { createWebServer } from '../../web/app';
-import { createSubmissionService } from '../../web/submissions';
-import { TemporalLink } from '../../web/temporal';
 import { CRDS_CLI, run } from '../jsonrpc/site';
 import { errorDiv, WebSession } from '../web/web-session';
-import { freePorts } from '../support/ports';
-import { startProcess, stopProcess, type Started } from '../support/processes';
 import { REPO_ROOT } from '../support/paths';
-import { CONTEXT, HST_REFERENCES, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { CONTEXT, cosVariant, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
+import { ls } from './exactly-once';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let worker: Started | undefined;
-let server: Server;
-let temporal: TemporalLink;
+let running: WebSubmissionSite | undefined;
 let url: string;
 let work: string;
 
 beforeAll(async () => {
-  site = await startSubmissionSite('cli');
-  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
-  worker = await startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
-  const [port] = await freePorts(1);
-  url = `http://localhost:${port}`;
-  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
-  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
   // The app's own service on its Temporal link; only the archive poll is shortened.
-  const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'cli-test-secret', submissions }).listen(port!, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  running = await startWebSubmissionSite('cli', 'cli-test-secret', { host: 'localhost' });
+  ({ site, web: { url } } = running);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-cli-submit-'));
 });
 
 afterAll(async () => {
-  await stopProcess(worker);
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await temporal?.close();
-  await site?.close();
+  await running?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-const ls = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
-
 it('crds submit --monitor-processing --wait-for-completion --autoconfirm delivers, and the archive simulator archives', async () => {
   // A real COS 1dx reference with one header character changed (new SHA-1), under its own name.
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
-  const at = bytes.indexOf('LP3-------');
-  expect(at).toBeGreaterThan(0);
-  bytes.write('LP3+', at, 'latin1');
   const file = path.join(work, 'z1r1943el_1dx.fits');
-  fs.writeFileSync(file, bytes);
+  fs.writeFileSync(file, cosVariant('+'));
   const cache = path.join(work, 'client-cache');
   fs.mkdirSync(cache);
 

@@ -5,11 +5,14 @@
 // the number this submission recorded: nothing skipped, nothing repeated).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { QueryTypes, type Transaction } from 'sequelize';
+import { archiveStep } from '../../ops/commands/archive-sim';
 import { defaultContexts } from '../../db/catalog';
 import { submissionRecords } from '../../db/submissions';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { submissionWorkflowId, type SubmissionProgress } from '../../workflows/submission-types';
-import { HST_REFERENCES, type SubmissionSite } from './harness';
+import { lockFor, placeCosVariant, request, waitForProgress, type SubmissionSite } from './harness';
 
 export const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
@@ -48,15 +51,10 @@ export async function expectDeliveredOnce(
   }
 }
 
-/** A real COS reference with its DESCRIP changed by `tag` (one character), so each test's file has a SHA-1 of its own. */
+/** The COS 1dx variant `tag` (cosVariant) alone in the user's ingest folder. */
 export function placeVariant(site: SubmissionSite, username: string, tag: string): void {
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
-  const at = bytes.indexOf('LP3-------');
-  if (at < 0 || tag.length !== 1) throw new Error('DESCRIP card not found, or not a one-character tag');
-  bytes.write(`LP3${tag}`, at, 'latin1');
   fs.rmSync(site.ingest(username), { recursive: true, force: true });
-  fs.mkdirSync(site.ingest(username), { recursive: true });
-  fs.writeFileSync(path.join(site.ingest(username), 'z1r1943el_1dx.fits'), bytes);
+  placeCosVariant(site, username, tag);
 }
 
 /** Resolves once the workflow has `activity` started on a worker (polling describe). */
@@ -69,4 +67,55 @@ export async function activityStarted(site: SubmissionSite, resultsId: string, a
     if (Date.now() > deadline) throw new Error(`${activity} of ${resultsId} never started:\n${log()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Submits the COS 1dx variant `tag` as alice and waits until it is ready to confirm. */
+export async function readySubmission(site: SubmissionSite, tag: string, jpollKey: string) {
+  placeVariant(site, 'alice', tag);
+  const lock = await lockFor(site, 'alice', 'cos');
+  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, jpollKey));
+  const ready = await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed', 180_000);
+  expect(ready.status).toBe('ready');
+  return { resultsId, lock, ready, names: deliveredNames(ready) };
+}
+
+/**
+ * Locks the catalog rows of `names` (SELECT … FOR UPDATE) in a transaction of the test's own,
+ * so the delivery activity stops inside its own transaction; resolves once they are held.
+ * `release` ends the transaction; `done` is its outcome.
+ */
+export async function holdCatalogRows(site: SubmissionSite, names: string[]): Promise<{ release(): void; done: Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const isHolding = new Promise<void>((resolve) => (holding = resolve));
+  const done = site.db.sequelize.transaction(async (transaction: Transaction) => {
+    await site.db.sequelize.query('SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', { replacements: { names }, type: QueryTypes.SELECT, transaction });
+    holding();
+    await held;
+  });
+  await Promise.race([isHolding, done]);
+  return { release, done };
+}
+
+/**
+ * After a restart of a service under the first delivery: delivered exactly once (catalog 1,
+ * the next HST context), then archived by three archive steps; the archived progress.
+ */
+export async function expectDeliveredAndArchived(site: SubmissionSite, resultsId: string, names: string[]): Promise<SubmissionProgress> {
+  const deliveries = path.join(site.config.serverFiles, 'deliveries');
+  const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 240_000);
+  await expectDeliveredOnce(site, resultsId, delivered, { deliveryId: 1, context: 'hst_0730.pmap' });
+  expect(ls(deliveries)).toEqual(['opus_1_i.cat', ...names].sort());
+  for (let i = 0; i < 3; i++) archiveStep(deliveries);
+  const archived = await waitForProgress(site, resultsId, (x) => x.status === 'archived', 120_000);
+  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'archived' } })).toBe(names.length);
+  return archived;
+}
+
+/** The workflow's result is archived with `catalog`, and its recorded history replays on the current code. */
+export async function expectArchivedAndReplayable(site: SubmissionSite, resultsId: string, catalog: string): Promise<void> {
+  const handle = site.client.workflow.getHandle(submissionWorkflowId('hst', resultsId));
+  expect(await handle.result()).toMatchObject({ status: 'archived', catalog });
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, await handle.fetchHistory());
 }

@@ -7,12 +7,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { archiveStep } from '../../ops/commands/archive-sim';
-import { submissionWorkflowId } from '../../workflows/submission-types';
-import { startProcess, stopProcess, type Started } from '../support/processes';
-import { activityStarted, deliveredNames, expectDeliveredOnce, ls, placeVariant } from './exactly-once';
-import { lockFor, request, SPECS, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { stopProcess, type Started } from '../support/processes';
+import { activityStarted, deliveredNames, expectArchivedAndReplayable, expectDeliveredOnce, ls, placeVariant, readySubmission } from './exactly-once';
+import { lockFor, request, SPECS, startSubmissionSite, startWorkerProcess, waitForProgress, type SubmissionSite } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -21,7 +19,7 @@ let worker: Started | undefined;
 let specs: string;
 const HELD = path.join('hst', 'tpns', 'cos_1dx.tpn');
 
-const startWorker = () => startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
+const startWorker = () => startWorkerProcess(site);
 
 /** A specs folder of links to the real one, except `HELD`, which is a named pipe. */
 function specsWithPipe(): string {
@@ -84,17 +82,11 @@ it('certifies, delivers and archives exactly once after the worker is killed wit
   for (let i = 0; i < 3; i++) archiveStep(path.join(site.config.serverFiles, 'deliveries'));
   const archived = await waitForProgress(site, resultsId, (x) => x.status === 'archived');
   expect(await site.db.models.CatalogFile.count({ where: { name: deliveredNames(archived), state: 'archived' } })).toBe(4);
-  const handle = site.client.workflow.getHandle(submissionWorkflowId('hst', resultsId));
-  expect(await handle.result()).toMatchObject({ status: 'archived', catalog: 'opus_1_i.cat' });
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, await handle.fetchHistory());
+  await expectArchivedAndReplayable(site, resultsId, 'opus_1_i.cat');
 });
 
 it('follows the archive to the end exactly once after the worker is killed with SIGKILL while watching the catalog', async () => {
-  placeVariant(site, 'alice', '2');
-  const lock = await lockFor(site, 'alice', 'cos');
-  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'killed-in-archive'));
-  const ready = await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed', 180_000);
-  expect(ready.status).toBe('ready');
+  const { resultsId, lock } = await readySubmission(site, '2', 'killed-in-archive');
   await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
   const deliveries = path.join(site.config.serverFiles, 'deliveries');
   const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 150_000);
@@ -118,10 +110,8 @@ it('follows the archive to the end exactly once after the worker is killed with 
   expect(archived.messages.filter((m) => m.data === "Catalog 'opus_2_i.cat': archived")).toHaveLength(1);
   // Nothing delivered twice: still two catalogs, the second submission's context the edit one.
   await expectDeliveredOnce(site, resultsId, archived, { deliveryId: 2, context: 'hst_0731.pmap' });
-  const handle = site.client.workflow.getHandle(submissionWorkflowId('hst', resultsId));
-  expect(await handle.result()).toMatchObject({ status: 'archived', catalog: 'opus_2_i.cat' });
+  await expectArchivedAndReplayable(site, resultsId, 'opus_2_i.cat');
   await waitForMail(site, resultsId, 'ARCHIVED');
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, await handle.fetchHistory());
 });
 
 async function waitForMail(s: SubmissionSite, resultsId: string, word: string): Promise<void> {

@@ -7,15 +7,11 @@ import * as fs from 'node:fs';
 import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { QueryTypes, type Transaction } from 'sequelize';
-import { Worker } from '@temporalio/worker';
-import { archiveStep } from '../../ops/commands/archive-sim';
-import { submissionWorkflowId } from '../../workflows/submission-types';
 import { REPO_ROOT } from '../support/paths';
 import { freePorts } from '../support/ports';
-import { startProcess, stopProcess, type Started } from '../support/processes';
-import { activityStarted, deliveredNames, expectDeliveredOnce, ls, placeVariant } from './exactly-once';
-import { lockFor, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { stopProcess, type Started } from '../support/processes';
+import { activityStarted, expectArchivedAndReplayable, expectDeliveredAndArchived, expectDeliveredOnce, holdCatalogRows, ls, readySubmission } from './exactly-once';
+import { startSubmissionSite, startWorkerProcess, type SubmissionSite } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -70,7 +66,7 @@ beforeAll(async () => {
   ports = await freePorts(3);
   await startTemporal();
   site = await startSubmissionSite('subtemporal', { temporalAddress: `127.0.0.1:${ports[0]}` });
-  worker = await startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
+  worker = await startWorkerProcess(site);
 });
 
 afterAll(async () => {
@@ -81,32 +77,18 @@ afterAll(async () => {
 });
 
 it('delivers and archives exactly once when the Temporal server restarts in the middle of a delivery', async () => {
-  placeVariant(site, 'alice', '3');
-  const lock = await lockFor(site, 'alice', 'cos');
-  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'temporal-restart'));
-  const ready = await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed', 180_000);
-  expect(ready.status).toBe('ready');
-  const names = deliveredNames(ready);
+  const { resultsId, lock, names } = await readySubmission(site, '3', 'temporal-restart');
 
   // Hold the submission's catalog rows so the delivery stops inside its transaction.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const blocker = site.db.sequelize.transaction(async (transaction: Transaction) => {
-    await site.db.sequelize.query('SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', { replacements: { names }, type: QueryTypes.SELECT, transaction });
-    holding();
-    await held;
-  });
-  await isHolding;
+  const blocker = await holdCatalogRows(site, names);
   await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
   await activityStarted(site, resultsId, 'deliverSubmission', 120_000, () => worker!.output());
 
   // Temporal goes down while the delivery is blocked; the delivery then finishes with no
   // server to report to; Temporal comes back on the same file.
   await stopTemporal();
-  release();
-  await blocker;
+  blocker.release();
+  await blocker.done;
   const deliveries = path.join(site.config.serverFiles, 'deliveries');
   const deadline = Date.now() + 60_000;
   while (!ls(deliveries).includes('opus_1_i.cat')) {
@@ -115,15 +97,8 @@ it('delivers and archives exactly once when the Temporal server restarts in the 
   }
   await startTemporal();
 
-  const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 240_000);
-  await expectDeliveredOnce(site, resultsId, delivered, { deliveryId: 1, context: 'hst_0730.pmap' });
-  expect(ls(deliveries)).toEqual(['opus_1_i.cat', ...names].sort());
-  for (let i = 0; i < 3; i++) archiveStep(deliveries);
-  const archived = await waitForProgress(site, resultsId, (x) => x.status === 'archived', 120_000);
-  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'archived' } })).toBe(names.length);
+  const archived = await expectDeliveredAndArchived(site, resultsId, names);
   await expectDeliveredOnce(site, resultsId, archived, { deliveryId: 1, context: 'hst_0730.pmap' });
   expect(worker!.child.exitCode).toBeNull(); // the worker rode out the restart
-  const handle = site.client.workflow.getHandle(submissionWorkflowId('hst', resultsId));
-  expect(await handle.result()).toMatchObject({ status: 'archived', catalog: 'opus_1_i.cat' });
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, await handle.fetchHistory());
+  await expectArchivedAndReplayable(site, resultsId, 'opus_1_i.cat');
 });

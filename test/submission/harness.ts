@@ -1,22 +1,29 @@
-// A submission site for tests: a fresh MariaDB with the real HST rules imported, a file
-// cache and server files in a temporary folder, a real SMTP receiver, a Temporal namespace
-// and task queue of its own, and the web's submission service on a Temporal client.
+// A submission site for tests: a fresh MariaDB with the real HST (or JWST) rules imported,
+// a file cache and server files in a temporary folder, a real SMTP receiver, a Temporal
+// namespace and task queue of its own, and the web's submission service on a Temporal client;
+// and the worker (in this process or as workers/main.ts) and web app the tests run on it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
 import { loadConfig, type Config } from '../../config';
 import { openDatabase, type Database } from '../../db';
 import { importCache } from '../../db/catalog-import';
 import { acquireLock } from '../../db/locks';
-import { createUser } from '../../db/accounts';
+import { createUser, setGroup } from '../../db/accounts';
+import { createWebServer } from '../../web/app';
 import { createSubmissionService, type SubmissionService } from '../../web/submissions';
+import { TemporalLink } from '../../web/temporal';
 import type { SubmissionRequest } from '../../web/submission-types';
 import type { SubmissionProgress } from '../../workflows/submission-types';
 import { SHARED_DATA } from '../support/paths';
 import { freePorts } from '../support/ports';
+import { startProcess, stopProcess, type Started } from '../support/processes';
 import { freshMysqlDatabase, freshNamespace, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
 
 export const REAL_CACHE = path.join(SHARED_DATA, 'crds-cache');
@@ -61,6 +68,9 @@ export async function startSmtp(): Promise<{ url: string; mails: Mail[]; close()
 }
 
 export interface SubmissionSite {
+  observatory: 'hst' | 'jwst';
+  /** The latest and edit context the site starts with. */
+  context: string;
   config: Config;
   env: Record<string, string>;
   db: Database;
@@ -73,8 +83,12 @@ export interface SubmissionSite {
 }
 
 export interface SiteOptions {
-  /** Type specs and tpns (default the real ones, SPECS). */
-  specsDir?: string;
+  /** Default 'hst'. */
+  observatory?: 'hst' | 'jwst';
+  /** The latest and edit context imported (default CONTEXT, for HST). */
+  context?: string;
+  /** Type specs and tpns (default the real ones, SPECS), or a function making them in the site's folder. */
+  specsDir?: string | ((work: string) => string);
   /** A Temporal server of the test's own (default ops/runtests' one). */
   temporalAddress?: string;
   /** A MariaDB server of the test's own, `mysql://user:pass@host:port` (default ops/runtests' one). */
@@ -87,8 +101,11 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-'));
   const smtp = await startSmtp();
   const namespace = await freshNamespace(prefix, address);
+  const observatory = options.observatory ?? 'hst';
+  const context = options.context ?? CONTEXT;
+  const specsDir = typeof options.specsDir === 'function' ? options.specsDir(work) : (options.specsDir ?? SPECS);
   const env = {
-    CRDS_OBSERVATORY: 'hst',
+    CRDS_OBSERVATORY: observatory,
     CRDS_USECASE: 'test',
     CRDS_DATABASE_URL: target.url,
     TEMPORAL_ADDRESS: address,
@@ -100,11 +117,11 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
     CRDS_SMTP_URL: smtp.url,
     CRDS_MAIL_FROM: 'crds@test.example',
     CRDS_MAIL_TO: 'datamng@test.example',
-    CRDS_SPECS_DIR: options.specsDir ?? SPECS,
+    CRDS_SPECS_DIR: specsDir,
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.databaseUrl);
-  await importCache(db, { source: REAL_CACHE, fileCache: config.fileCache, observatory: 'hst', contexts: { latest: CONTEXT, edit: CONTEXT } });
+  await importCache(db, { source: REAL_CACHE, fileCache: config.fileCache, observatory, contexts: { latest: context, edit: context } });
   await createUser(db, { username: 'alice', email: 'alice@test.example', password: 'alice-password' });
   await createUser(db, { username: 'bob', email: 'bob@test.example', password: 'bob-password' });
   const connection = await Connection.connect({ address });
@@ -118,6 +135,8 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
   const client = new Client({ connection, namespace });
   const service = createSubmissionService({ client: async () => client, config, confirmTimeoutMs: 120_000, archivePollMs: 200 });
   return {
+    observatory,
+    context,
     config,
     env,
     db,
@@ -147,34 +166,49 @@ export async function lockFor(site: SubmissionSite, username: string, instrument
   return { instrument, lockId: lockIdOf(row), createdOn: row.createdOn, expiresAt: row.expiresAt.toISOString() };
 }
 
-/** A real COS reference with one header character changed, so its SHA-1 is new to the catalog. */
-export function placeReference(site: SubmissionSite, username: string, as = 'z1r1943el_1dx.fits', mutate = true): string {
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
-  if (mutate) {
-    const at = bytes.indexOf('LP3-------');
-    if (at < 0) throw new Error('DESCRIP card not found');
-    bytes.write('LP3+', at, 'latin1');
-  }
+/**
+ * A real COS reference (`name`, default the 1dx table) with one DESCRIP character set to
+ * `tag`, so each test's file has a SHA-1 new to the catalog.
+ */
+export function cosVariant(tag: string, name = 'z1r1943el_1dx.fits'): Buffer {
+  const bytes = fs.readFileSync(path.join(HST_REFERENCES, name));
+  const at = bytes.indexOf('LP3-------');
+  if (at < 0 || tag.length !== 1) throw new Error(`no DESCRIP card in ${name}, or not a one-character tag`);
+  bytes.write(`LP3${tag}`, at, 'latin1');
+  return bytes;
+}
+
+/** Writes cosVariant(tag) into the user's ingest folder as `as`; returns its path. */
+export function placeCosVariant(site: SubmissionSite, username: string, tag: string, as = 'z1r1943el_1dx.fits'): string {
   fs.mkdirSync(site.ingest(username), { recursive: true });
   const file = path.join(site.ingest(username), as);
-  fs.writeFileSync(file, bytes);
+  fs.writeFileSync(file, cosVariant(tag));
   return file;
 }
 
-export function request(site: SubmissionSite, username: string, lock: { instrument: string; lockId: string; createdOn: Date }, jpollKey: string): SubmissionRequest {
+/** The COS 1dx variant '+' in the user's ingest folder. */
+export const placeReference = (site: SubmissionSite, username: string): string => placeCosVariant(site, username, '+');
+
+export function request(
+  site: SubmissionSite,
+  username: string,
+  lock: { instrument: string; lockId: string; createdOn: Date },
+  jpollKey: string,
+  description = 'COS 1dx test delivery',
+): SubmissionRequest {
   const dir = site.ingest(username);
   return {
     kind: 'batch_submit_references',
-    observatory: 'hst',
+    observatory: site.observatory,
     submitter: { username, email: `${username}@test.example`, isSuperuser: false },
     lock,
     ingestDir: dir,
     files: fs.readdirSync(dir).map((name) => ({ name, size: fs.statSync(path.join(dir, name)).size })),
     pmapMode: 'pmap_edit',
-    pmapName: CONTEXT,
+    pmapName: site.context,
     changeLevel: 'SEVERE',
     creator: 'Alice Test',
-    description: 'COS 1dx test delivery',
+    description,
     autoRename: true,
     compareOldReference: true,
     jpollKey,
@@ -203,5 +237,109 @@ export async function waitForProgress(
       throw new Error(`submission ${resultsId} not there after ${timeoutMs} ms: ${failure ? String(failure) : JSON.stringify(last, null, 1)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The real worker process (workers/main.ts) on the site's namespace and task queue, once it polls. */
+export const startWorkerProcess = (site: SubmissionSite): Promise<Started> =>
+  startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
+
+/** A worker in this process on the site's namespace and task queue, running until `close`. */
+export async function startWorkerInProcess(site: SubmissionSite): Promise<{ close(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: site.config.temporal.address });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: site.config.temporal.namespace,
+      taskQueue: site.config.temporal.taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createActivities({ db: site.db, config: site.config, specsRoot: site.env.CRDS_SPECS_DIR }),
+    });
+    const running = worker.run();
+    return {
+      async close() {
+        worker.shutdown();
+        await running;
+        await connection.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+export interface WebApp {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * The real web app (in this process) on a free port, on the site's database and its own
+ * Temporal link. Its submissions go through a service of its own on that link (archive poll
+ * shortened to 300 ms), or through the site's service when `service` is given.
+ */
+export async function startWebApp(
+  site: SubmissionSite,
+  secretKey: string,
+  options: { host?: string; service?: SubmissionService } = {},
+): Promise<WebApp> {
+  const [port] = await freePorts(1);
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
+  const link = new TemporalLink(config.temporal.address, config.temporal.namespace);
+  const submissions = options.service ?? createSubmissionService({ client: () => link.client(), config, archivePollMs: 300 });
+  const server = createWebServer({ config, db: site.db, temporal: link, catalogRefreshMs: 0, secretKey, submissions }).listen(port!, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await link.close();
+    },
+  };
+}
+
+export interface WebSubmissionSite {
+  site: SubmissionSite;
+  worker: Started;
+  web: WebApp;
+  /** Stops the worker, then the web app, then the site. */
+  close(): Promise<void>;
+}
+
+/**
+ * What the web-facing submission tests run on: a site whose group cos-team (`members`,
+ * default alice) submits for COS, the real worker process, and the web app (startWebApp).
+ */
+export async function startWebSubmissionSite(
+  prefix: string,
+  secretKey: string,
+  options: { members?: string[]; host?: string } = {},
+): Promise<WebSubmissionSite> {
+  const site = await startSubmissionSite(prefix);
+  let worker: Started | undefined;
+  try {
+    await setGroup(site.db, 'cos-team', ['cos'], options.members ?? ['alice']);
+    worker = await startWorkerProcess(site);
+    const web = await startWebApp(site, secretKey, { host: options.host });
+    const started = worker;
+    return {
+      site,
+      worker,
+      web,
+      async close() {
+        await stopProcess(started);
+        await web.close();
+        await site.close();
+      },
+    };
+  } catch (err) {
+    await stopProcess(worker);
+    await site.close();
+    throw err;
   }
 }

@@ -2,46 +2,24 @@
 // submitters log in for one instrument at the same instant (one takes the lock, the other
 // is told who holds it), and a double-clicked confirm (two POSTs at once: one confirms, the
 // other is refused in the error div, and the submission is delivered once).
-import type { Server } from 'node:http';
-import { loadConfig } from '../../config';
-import { setGroup } from '../../db/accounts';
 import { findLock } from '../../db/locks';
-import { createWebServer } from '../../web/app';
-import { createSubmissionService } from '../../web/submissions';
-import { TemporalLink } from '../../web/temporal';
 import { errorDiv, WebSession } from '../web/web-session';
-import { freePorts } from '../support/ports';
-import { startProcess, stopProcess, type Started } from '../support/processes';
 import { expectDeliveredOnce, placeVariant } from './exactly-once';
-import { startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let worker: Started | undefined;
-let server: Server;
-let temporal: TemporalLink;
+let running: WebSubmissionSite | undefined;
 let url: string;
 
 beforeAll(async () => {
-  site = await startSubmissionSite('races');
-  await setGroup(site.db, 'cos-team', ['cos'], ['alice', 'bob']);
-  worker = await startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
-  const [port] = await freePorts(1);
-  url = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
-  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const submissions = createSubmissionService({ client: () => temporal.client(), config, archivePollMs: 300 });
-  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'races-test-secret', submissions }).listen(port!, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  running = await startWebSubmissionSite('races', 'races-test-secret', { members: ['alice', 'bob'] });
+  ({ site, web: { url } } = running);
 });
 
 afterAll(async () => {
-  await stopProcess(worker);
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await temporal?.close();
-  await site?.close();
+  await running?.close();
 });
 
 it('two submitters logging in for one instrument at once: one takes the lock, the other is told it is locked', async () => {

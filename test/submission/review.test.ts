@@ -5,65 +5,27 @@
 // collisions with another submission made from the same parents (not yet confirmed, then
 // delivered).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { Server } from 'node:http';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { loadConfig } from '../../config';
-import { createWebServer } from '../../web/app';
-import { TemporalLink } from '../../web/temporal';
-import { freePorts } from '../support/ports';
-import { temporalAddress } from '../support/services';
-import { HST_REFERENCES, SPECS, lockFor, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { lockFor, placeCosVariant, request, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let worker: Worker;
-let running: Promise<void>;
-let connection: NativeConnection;
-let server: Server;
-let temporal: TemporalLink;
+let worker: { close(): Promise<void> } | undefined;
+let web: WebApp | undefined;
 let url: string;
 
 beforeAll(async () => {
   site = await startSubmissionSite('review');
-  connection = await NativeConnection.connect({ address: temporalAddress() });
-  worker = await Worker.create({
-    connection,
-    namespace: site.env.TEMPORAL_NAMESPACE,
-    taskQueue: site.config.temporal.taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities({ db: site.db, config: site.config, specsRoot: SPECS }),
-  });
-  running = worker.run();
-  const [port] = await freePorts(1);
-  url = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
-  temporal = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  server = createWebServer({ config, db: site.db, temporal, catalogRefreshMs: 0, secretKey: 'review-test-secret-0123456789abcdef', submissions: site.service }).listen(port!, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  worker = await startWorkerInProcess(site);
+  web = await startWebApp(site, 'review-test-secret-0123456789abcdef', { service: site.service });
+  url = web.url;
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await temporal?.close();
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await web?.close();
+  await worker?.close();
   await site?.close();
 });
-
-/** The real COS 1dx reference with one DESCRIP character set to `tag`, placed in alice's ingest folder as `as`. */
-function placeCos(as: string, tag: string): void {
-  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'z1r1943el_1dx.fits'));
-  const at = bytes.indexOf('LP3-------');
-  if (at < 0) throw new Error('DESCRIP card not found');
-  bytes.write(`LP3${tag}`, at, 'latin1');
-  fs.mkdirSync(site.ingest('alice'), { recursive: true });
-  fs.writeFileSync(path.join(site.ingest('alice'), as), bytes);
-}
 
 const page = async (resultsId: string): Promise<string> => {
   const res = await fetch(`${url}/display_result/${resultsId}`);
@@ -82,8 +44,8 @@ function section(html: string, id: string, tag = 'table'): string {
 it("stops a submission whose references fail certify's group check, with the finding in the progress, jpoll and the result page", async () => {
   fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
   // Two variants of one COS table: each certifies alone, but together they select identically.
-  placeCos('z1r1943el_1dx.fits', '+');
-  placeCos('z1r1944el_1dx.fits', '#');
+  placeCosVariant(site, 'alice', '+', 'z1r1943el_1dx.fits');
+  placeCosVariant(site, 'alice', '#', 'z1r1944el_1dx.fits');
   const lock = await lockFor(site, 'alice', 'cos');
   const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'group-check-1'));
   const p = await waitForProgress(site, resultsId, (x) => x.status === 'failed' || x.status === 'ready');
@@ -116,7 +78,7 @@ it("stops a submission whose references fail certify's group check, with the fin
 
 it('shows on the ready page the rule differences of every new mapping and the collisions with another submission from the same parents', async () => {
   fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
-  placeCos('z1r1943el_1dx.fits', '+');
+  placeCosVariant(site, 'alice', '+', 'z1r1943el_1dx.fits');
   const lock = await lockFor(site, 'alice', 'cos');
   const first = await site.service.startSubmission(request(site, 'alice', lock, 'review-first'));
   const p1 = await waitForProgress(site, first.resultsId, (x) => x.status === 'ready' || x.status === 'failed');
@@ -143,7 +105,7 @@ it('shows on the ready page the rule differences of every new mapping and the co
 
   // A second submission from the same edit context while the first waits.
   fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
-  placeCos('z1r1943el_1dx.fits', '#');
+  placeCosVariant(site, 'alice', '#', 'z1r1943el_1dx.fits');
   const second = await site.service.startSubmission(request(site, 'alice', lock, 'review-second'));
   const p2 = await waitForProgress(site, second.resultsId, (x) => x.status === 'ready' || x.status === 'failed');
   expect(p2.status).toBe('ready');

@@ -4,45 +4,31 @@
 // history replays against the current workflow code.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { defaultContexts } from '../../db/catalog';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { DecisionRefused } from '../../web/submissions';
 import { submissionWorkflowId } from '../../workflows/submission-types';
-import { temporalAddress } from '../support/services';
-import { CONTEXT, SPECS, lockFor, placeReference, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { Worker } from '@temporalio/worker';
+import { CONTEXT, lockFor, placeReference, request, startSubmissionSite, startWorkerInProcess, waitForProgress, type SubmissionSite } from './harness';
+import { ls } from './exactly-once';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let worker: Worker;
-let running: Promise<void>;
-let connection: NativeConnection;
+let worker: { close(): Promise<void> } | undefined;
 const submissions: string[] = [];
 
 beforeAll(async () => {
   site = await startSubmissionSite('submission');
-  connection = await NativeConnection.connect({ address: temporalAddress() });
-  worker = await Worker.create({
-    connection,
-    namespace: site.env.TEMPORAL_NAMESPACE,
-    taskQueue: site.config.temporal.taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities({ db: site.db, config: site.config, specsRoot: SPECS }),
-  });
-  running = worker.run();
+  worker = await startWorkerInProcess(site);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.close();
   await site?.close();
 });
 
 const catalogNames = async () => (await site.db.models.CatalogFile.findAll({ attributes: ['name'] })).map((r) => r.name).sort();
-const ls = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
 it('ends a submission whose file fails certify with the reason, and leaves nothing behind', async () => {
   fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
