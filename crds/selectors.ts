@@ -748,12 +748,7 @@ export class VersionAfterSelector extends UseAfterSelector {
 
   // Back to the generic protocol (UseAfter's fast path does not apply here).
   override chooseOrFail(header: Header): Choice | LookupFailure {
-    try {
-      return this.choose(header);
-    } catch (exc) {
-      if (exc instanceof CrdsLookupError) return new LookupFailure(exc.message, () => exc);
-      throw exc;
-    }
+    return Selector.prototype.chooseOrFail.call(this, header);
   }
 
   private readonly versions: { v: number[]; choice: Selector | Terminal }[];
@@ -785,12 +780,7 @@ export class ClosestTimeSelector extends UseAfterSelector {
 
   // Back to the generic protocol (UseAfter's fast path does not apply here).
   override chooseOrFail(header: Header): Choice | LookupFailure {
-    try {
-      return this.choose(header);
-    } catch (exc) {
-      if (exc instanceof CrdsLookupError) return new LookupFailure(exc.message, () => exc);
-      throw exc;
-    }
+    return Selector.prototype.chooseOrFail.call(this, header);
   }
 
 
