@@ -5,13 +5,13 @@
 // the number this submission recorded: nothing skipped, nothing repeated).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { QueryTypes, type Transaction } from 'sequelize';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { defaultContexts } from '../../db/catalog';
 import { submissionRecords } from '../../db/submissions';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { submissionWorkflowId, type SubmissionProgress } from '../../workflows/submission-types';
+import { holdRows, type HeldRows } from '../support/databases';
 import { lockFor, placeCosVariant, request, waitForProgress, type SubmissionSite } from './harness';
 
 export const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
@@ -79,24 +79,9 @@ export async function readySubmission(site: SubmissionSite, tag: string, jpollKe
   return { resultsId, lock, ready, names: deliveredNames(ready) };
 }
 
-/**
- * Locks the catalog rows of `names` (SELECT … FOR UPDATE) in a transaction of the test's own,
- * so the delivery activity stops inside its own transaction; resolves once they are held.
- * `release` ends the transaction; `done` is its outcome.
- */
-export async function holdCatalogRows(site: SubmissionSite, names: string[]): Promise<{ release(): void; done: Promise<void> }> {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const done = site.db.sequelize.transaction(async (transaction: Transaction) => {
-    await site.db.sequelize.query('SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', { replacements: { names }, type: QueryTypes.SELECT, transaction });
-    holding();
-    await held;
-  });
-  await Promise.race([isHolding, done]);
-  return { release, done };
-}
+/** Holds the catalog rows of `names` (holdRows), so the delivery activity stops inside its own transaction. */
+export const holdCatalogRows = (site: SubmissionSite, names: string[]): Promise<HeldRows> =>
+  holdRows(site.db, 'SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', { names });
 
 /**
  * After a restart of a service under the first delivery: delivered exactly once (catalog 1,

@@ -5,21 +5,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { QueryTypes, type Transaction } from 'sequelize';
 import { defaultContexts } from '../../db/catalog';
 import { submissionRecords } from '../../db/submissions';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { submissionWorkflowId } from '../../workflows/submission-types';
-import { startProcess, stopProcess, type Started } from '../support/processes';
-import { CONTEXT, lockFor, placeReference, request, startSubmissionSite, waitForProgress, type SubmissionSite } from './harness';
+import { stopProcess, type Started } from '../support/processes';
+import { holdCatalogRows, ls } from './exactly-once';
+import { CONTEXT, lockFor, placeReference, request, startSubmissionSite, startWorkerProcess, waitForProgress, type SubmissionSite } from './harness';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
 let worker: Started | undefined;
 
-const startWorker = () => startProcess('workers/main.ts', site.env, /Worker state changed[\s\S]*RUNNING/);
-const ls = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
+const startWorker = () => startWorkerProcess(site);
 
 beforeAll(async () => {
   site = await startSubmissionSite('subfault');
@@ -42,20 +41,7 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
 
   // Hold the submission's catalog rows: the delivery blocks after its catalog and links,
   // inside the transaction that marks the files delivered.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const blocker = site.db.sequelize.transaction(async (transaction: Transaction) => {
-    await site.db.sequelize.query('SELECT id FROM catalog_files WHERE name IN (:names) FOR UPDATE', {
-      replacements: { names },
-      type: QueryTypes.SELECT,
-      transaction,
-    });
-    holding();
-    await held;
-  });
-  await isHolding;
+  const blocker = await holdCatalogRows(site, names);
   await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
 
   const deliveries = path.join(site.config.serverFiles, 'deliveries');
@@ -76,8 +62,8 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
   expect(ls(deliveries)).toEqual(names); // files linked, catalog not yet offered to the archive
 
   await stopProcess(worker, 'SIGKILL');
-  release();
-  await blocker;
+  blocker.release();
+  await blocker.done;
   worker = await startWorker();
 
   const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 150_000);

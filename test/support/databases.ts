@@ -1,5 +1,6 @@
 // Database tests run on both dialects the server supports: each describe block gets a fresh
 // database of its own, opened before its tests and closed and dropped after them.
+import { QueryTypes, type Transaction } from 'sequelize';
 import { openDatabase, type Database } from '../../db';
 import { freshMysqlDatabase, freshSqliteDatabase, type TestDatabase } from './services';
 
@@ -43,4 +44,30 @@ export function describeOnBothDialects(
       },
     });
   });
+}
+
+export interface HeldRows {
+  /** Ends the holding transaction. */
+  release(): void;
+  /** The transaction's outcome (it rejects when the database goes away under it). */
+  done: Promise<void>;
+}
+
+/**
+ * Locks the rows `selectForUpdate` (a SELECT … FOR UPDATE) selects, in a transaction of the
+ * test's own, so that an activity writing them blocks inside its own transaction; resolves
+ * once they are held, and keeps them until `release`.
+ */
+export async function holdRows(db: Database, selectForUpdate: string, replacements: Record<string, unknown> = {}): Promise<HeldRows> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const isHolding = new Promise<void>((resolve) => (holding = resolve));
+  const done = db.sequelize.transaction(async (transaction: Transaction) => {
+    await db.sequelize.query(selectForUpdate, { replacements, type: QueryTypes.SELECT, transaction });
+    holding();
+    await held;
+  });
+  await Promise.race([isHolding, done]);
+  return { release, done };
 }

@@ -4,13 +4,13 @@
 import { Client, Connection, ScheduleOverlapPolicy, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { QueryTypes, type Transaction } from 'sequelize';
 import { openDatabase, type Database } from '../../db';
 import { acquireLock } from '../../db/locks';
 import { ensureSchedules } from '../../workers/schedules';
 import type { ClearExpiredLocksResult } from '../../activities/locks';
 import { freshMysqlDatabase, freshNamespace, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
 import { startProcess, stopProcess, type Started } from '../support/processes';
+import { holdRows } from '../support/databases';
 
 jest.setTimeout(180_000);
 
@@ -89,16 +89,7 @@ it('completes a scheduled run once after its worker is killed with SIGKILL mid-a
   await expiredLock('wfc3', 'erin');
 
   // Hold the lock rows so the activity blocks inside its transaction: the run is in flight.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const blocker = db.sequelize.transaction(async (transaction: Transaction) => {
-    await db.sequelize.query('SELECT id FROM instrument_locks FOR UPDATE', { type: QueryTypes.SELECT, transaction });
-    holding();
-    await held;
-  });
-  await isHolding;
+  const blocker = await holdRows(db, 'SELECT id FROM instrument_locks FOR UPDATE');
 
   // Paused, the schedule fires only when triggered: its 5-minute run cannot interleave.
   const schedule = client.schedule.getHandle('clear-expired-locks');
@@ -117,8 +108,8 @@ it('completes a scheduled run once after its worker is killed with SIGKILL mid-a
 
   await stopProcess(worker, 'SIGKILL');
   worker = await startWorker();
-  release();
-  await blocker;
+  blocker.release();
+  await blocker.done;
 
   // The retry runs once the dead worker's attempt times out (start-to-close 30 s).
   const result = (await run!.result()) as ClearExpiredLocksResult;
