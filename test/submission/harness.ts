@@ -87,8 +87,8 @@ export interface SiteOptions {
   observatory?: 'hst' | 'jwst';
   /** The latest and edit context imported (default CONTEXT, for HST). */
   context?: string;
-  /** Type specs and tpns (default the real ones, SPECS), or a function making them in the site's folder. */
-  specsDir?: string | ((work: string) => string);
+  /** Type specs and tpns (default the real ones, SPECS). */
+  specsDir?: string;
   /** A Temporal server of the test's own (default ops/runtests' one). */
   temporalAddress?: string;
   /** A MariaDB server of the test's own, `mysql://user:pass@host:port` (default ops/runtests' one). */
@@ -103,7 +103,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
   const namespace = await freshNamespace(prefix, address);
   const observatory = options.observatory ?? 'hst';
   const context = options.context ?? CONTEXT;
-  const specsDir = typeof options.specsDir === 'function' ? options.specsDir(work) : (options.specsDir ?? SPECS);
+  const specsDir = options.specsDir ?? SPECS;
   const env = {
     CRDS_OBSERVATORY: observatory,
     CRDS_USECASE: 'test',

@@ -2,13 +2,14 @@
 // real JWST rules (jwst_0541.pmap) and a worker: its instrument, type and USEAFTER come from
 // its ASDF tree (META.INSTRUMENT.NAME, META.REFTYPE, META.USEAFTER; the upload's name says
 // nothing), certify and its group check pass, the new rmap (META.* parkeys) selects it, and it
-// is delivered with the new rules.
+// is delivered with the new rules. The shared specs are used as they are: their *_ld.tpn
+// link files are followed by the tpn loader.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultContexts } from '../../db/catalog';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { MappingStore } from '../../crds';
-import { SHARED_DATA, TESTDATA } from '../support/paths';
+import { TESTDATA } from '../support/paths';
 import { lockFor, request, startSubmissionSite, startWorkerInProcess, waitForProgress, type SubmissionSite } from './harness';
 
 jest.setTimeout(600_000);
@@ -20,30 +21,8 @@ const SOURCE = path.join(TESTDATA, 'jwst', 'jwst_nircam_specwcs_0010.asdf');
 let site: SubmissionSite;
 let worker: { close(): Promise<void> } | undefined;
 
-/**
- * The JWST type specs of ../shared/data with its `*_ld.tpn` files resolved: in the real crds
- * package they are symlinks to `*.tpn`, stored in the shared data as one-line files naming
- * their target, which the tpn reader (like the real one) cannot parse.
- */
-function jwstSpecs(root: string): string {
-  const from = path.join(SHARED_DATA, 'crds-specs', 'jwst');
-  const to = path.join(root, 'jwst');
-  fs.cpSync(from, to, { recursive: true });
-  const tpns = path.join(to, 'tpns');
-  for (const name of fs.readdirSync(tpns)) {
-    const file = path.join(tpns, name);
-    if (!fs.statSync(file).isFile()) continue;
-    const text = fs.readFileSync(file, 'utf8').trim();
-    if (/^[a-z0-9_]+\.tpn$/.test(text) && fs.existsSync(path.join(tpns, text))) {
-      fs.chmodSync(file, 0o644);
-      fs.copyFileSync(path.join(tpns, text), file);
-    }
-  }
-  return root;
-}
-
 beforeAll(async () => {
-  site = await startSubmissionSite('jwst', { observatory: 'jwst', context: CONTEXT, specsDir: (work) => jwstSpecs(path.join(work, 'specs')) });
+  site = await startSubmissionSite('jwst', { observatory: 'jwst', context: CONTEXT });
   worker = await startWorkerInProcess(site);
 });
 
