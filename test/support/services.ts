@@ -111,3 +111,37 @@ export async function startThrowawayMariadb(mariadbdOptions: string[] = []): Pro
     },
   };
 }
+
+export interface ThrowawayTemporal {
+  /** `127.0.0.1:PORT`, the same across restarts. */
+  address: string;
+  /** Starts it again on the same state file and ports. */
+  start(): Promise<void>;
+  /** Stops it (TERM), waiting for the server to end. */
+  stop(): Promise<void>;
+  /** Stops it and removes its folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A Temporal dev server of a test's own that keeps its state in a SQLite file, for tests that
+ * stop and restart it (ops/runtests' one is in memory and shared by every file):
+ * ops/throwaway-temporal --keep-state, the script ops/runtests and bench/submission use.
+ */
+export async function startThrowawayTemporal(): Promise<ThrowawayTemporal> {
+  const script = path.join(REPO_ROOT, 'ops', 'throwaway-temporal');
+  const run = promisify(execFile);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-temporal-'));
+  const start = async () => (await run(script, ['start', dir, '--keep-state'])).stdout.trim();
+  const stop = async () => void (await run(script, ['stop', dir]));
+  const address = await start();
+  return {
+    address,
+    start: async () => void (await start()),
+    stop,
+    remove: async () => {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
