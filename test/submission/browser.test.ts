@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { cosVariant, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 
@@ -24,10 +25,7 @@ beforeAll(async () => {
   running = await startWebSubmissionSite('browser', 'browser-test-secret');
   ({ site, web: { url } } = running);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-submission-browser-'));
-  browser = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser(work);
 });
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchBrowser } from '../support/browser';
 import { createUser, setGroup } from '../../db/accounts';
 import { DEMO_CACHE, startSite, type Site } from '../jsonrpc/site';
 import { sha1, sha1File } from './web-session';
@@ -20,11 +21,7 @@ beforeAll(async () => {
   await createUser(site.db, { username: 'alice', password: 'alice-password' });
   await setGroup(site.db, 'acs-team', ['acs'], ['alice']);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-browser-'));
-  // A fresh profile (user data dir) for this run.
-  browser = await chromium.launchPersistentContext(path.join(work, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser(work);
 });
 afterAll(async () => {
   await browser?.close();
