@@ -12,7 +12,7 @@ import { Op } from 'sequelize';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { bumpGeneration, defaultContexts, NEVER_ACTIVATED, NO_USEAFTER, setDefaultContext } from '../db/catalog';
-import { contextSerial, FILE_NAME_RE, useafterOf } from '../db/catalog-import';
+import { contextSerial, FILE_NAME_RE, sha1sum, useafterOf } from '../db/catalog-import';
 import { referenceKeywords, type ReferenceKeywords } from '../crds/reference-header';
 import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
@@ -87,16 +87,6 @@ function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text, { mode: 0o444 });
   fs.renameSync(tmp, file);
-}
-
-async function sha1sum(file: string, heartbeat: (bytes: number) => void): Promise<string> {
-  const hash = createHash('sha1');
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 8 << 20 })) {
-    hash.update(chunk as Buffer);
-    heartbeat((bytes += (chunk as Buffer).length));
-  }
-  return hash.digest('hex');
 }
 
 /** The activity's cancellation signal, or undefined outside an activity. */

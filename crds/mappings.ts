@@ -11,14 +11,12 @@ import { conditionHeader, conditionHeaderKeys, conditionValue, type HeaderValue 
 import {
   ChecksumError,
   CrdsError,
-  CrdsLookupError,
   CrdsUnknownInstrumentError,
   CrdsUnknownReftypeError,
   ExpressionError,
   MappingError,
   MappingFormatError,
   MappingNotFoundError,
-  MappingSyntaxError,
   MissingHeaderKeyError,
 } from './errors';
 import { HeaderExpression, type ExpressionFailure, type PyObj } from './expressions';

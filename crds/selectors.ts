@@ -17,7 +17,7 @@ import {
   ValidationError,
   VersionAfterError,
 } from './errors';
-import { esotericKey, globList, matcher, pyCompare, type Matcher } from './matchers';
+import { esotericKey, globList, pyCompare, type Matcher } from './matchers';
 import { pyFloatRepr, pyRepr, pyStr, pyStrRepr, pyToJs } from './parser';
 import { pyFloat, pySplit, reformatDate } from './timestamp';
 

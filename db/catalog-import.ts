@@ -75,9 +75,14 @@ function listFiles(dir: string): string[] {
 /** The names CRDS distributes: what the download routes and the client accept. */
 export const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-async function sha1sum(file: string): Promise<string> {
+/** The SHA-1 of a file's bytes (hex), read in 8 MiB blocks; `progress` hears the bytes read so far. */
+export async function sha1sum(file: string, progress?: (bytes: number) => void): Promise<string> {
   const hash = createHash('sha1');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 8 << 20 })) {
+    hash.update(chunk as Buffer);
+    progress?.((bytes += (chunk as Buffer).length));
+  }
   return hash.digest('hex');
 }
 

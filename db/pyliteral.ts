@@ -67,12 +67,6 @@ class LiteralParser {
     return !!m;
   }
 
-  private expect(ch: string): void {
-    this.skipSpace();
-    if (this.text[this.pos] !== ch) this.fail(`expected '${ch}'`);
-    this.pos++;
-  }
-
   private sequence(close: ']' | ')'): unknown[] {
     this.pos++;
     const items: unknown[] = [];

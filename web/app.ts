@@ -43,7 +43,7 @@ const JSON_RPC_PATH = /^\/json(?:[/?]|$)/i;
 
 /**
  * The web server. JSON-RPC, the hot path, is answered before Express sees the request:
- * Express's request set-up and router cost about a tenth of each call, and nothing in them
+ * Express's request set-up and router cost about as much as the answer, and nothing in them
  * concerns JSON-RPC. Every other request goes to the Express app.
  */
 export function createWebServer(deps: AppDeps): http.Server {

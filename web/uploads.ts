@@ -25,7 +25,6 @@ export interface UploadsDeps {
 
 /** The real client's chunk size; the browser page uses the same. */
 export const UPLOAD_CHUNK_SIZE = 2_000_000;
-const MiB = 1024 * 1024;
 /**
  * Bytes each stage of an upload (busboy, counter, file) buffers. Small on purpose: buffers
  * still queued when V8's young generation is collected are promoted and then live until a

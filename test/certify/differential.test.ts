@@ -43,8 +43,6 @@ interface Exception {
   bothFailWith?: RegExp;
 }
 
-const SYNPHOT = /(_syn|_th|_tmc|_tmg|_tmt)\.fits$|synphot/;
-
 const EXCEPTIONS: Exception[] = [
   {
     reason:
