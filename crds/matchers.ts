@@ -1,6 +1,8 @@
 // Matchers for one element of a Match key (crds-rules.md §1.5), after crds.core.selectors:
 // each returns 1 (match), 0 (don't care) or -1 (no match) for a conditioned dataset value.
 
+import { compileGlobList } from './glob';
+
 export type MatchStatus = 1 | 0 | -1;
 
 export interface Matcher {
@@ -79,12 +81,23 @@ export function globToRegexSource(pat: string): string {
   return out;
 }
 
-/** Or-list of globs, e.g. 'A|AB|*C'; the alternatives are already split and sorted. */
+/**
+ * Or-list of globs, e.g. 'A|AB|*C'; the alternatives are already split and sorted. Matched by
+ * crds/glob.ts in O(pattern × value) steps, not by the regex translation (which backtracks
+ * exponentially on '*A*A*A…'); `key` stays that regex's source, as Python's base check compares it.
+ */
 export function globMatcher(parts: string[]): Matcher {
-  const source = '^(?:' + parts.map((p) => '(?:' + globToRegexSource(p) + ')').join('|') + ')$';
-  const m = new RegexMatcher(source, new RegExp(source, 's'));
-  (m as { kind: Matcher['kind'] }).kind = 'glob';
-  return m;
+  const key = '^(?:' + parts.map((p) => '(?:' + globToRegexSource(p) + ')').join('|') + ')$';
+  const globs = compileGlobList(parts);
+  return {
+    kind: 'glob',
+    key,
+    match(value: string): MatchStatus {
+      if (value === key || value === '*') return 1;
+      if (value === 'N/A') return 0;
+      return globs.test(value) ? 1 : -1;
+    },
+  };
 }
 
 const INEQUALITY_RE = /^([><]=?)\s*([-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)/;

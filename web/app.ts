@@ -3,13 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import type { TemporalLink } from './temporal';
 import { healthReport } from './health';
 import { CatalogView, RulesCache } from './catalog-view';
 import { jsonRpcHandler } from './jsonrpc';
+import { BodyBudget } from './body-budget';
+import { requestErrors } from './request-errors';
 import { downloadsRouter } from './downloads';
 import { accountsRouter } from './accounts';
 import { requireCsrf, Sessions } from './sessions';
@@ -36,6 +38,8 @@ export interface AppDeps {
   submissions?: SubmissionService | null;
   /** Starts the submission workflow; default: the submission service's. */
   startSubmission?: StartSubmission;
+  /** Bytes of request bodies held at once (web/body-budget.ts); default from CRDS_MAX_HELD_BODY_BYTES. */
+  bodyBudget?: BodyBudget;
 }
 
 /** JSON-RPC's paths: /json, /json/ and any suffix (the client appends method and id), any case. */
@@ -66,7 +70,10 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
   const submissions =
     deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
-  const jsonRpc = jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions });
+  // One budget of request bytes held in memory, for JSON-RPC bodies and forms alike.
+  const budget = deps.bodyBudget ?? new BodyBudget();
+  const jsonRpc = jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions }, budget);
+  app.use(budget.forms(256 * 1024));
   app.use(downloadsRouter({ config: deps.config, view }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
@@ -105,9 +112,6 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   });
 
   // Express 5 passes rejected promises of async handlers here.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    console.error('web:', err);
-    res.status(500).render('error', { title: 'Server error', message: 'The server failed to answer this request; the error is logged.' });
-  });
+  app.use(requestErrors());
   return { app, jsonRpc };
 }

@@ -2,6 +2,7 @@
 // §1.5): every value from the wire is checked for type, pattern and size before it reaches
 // the catalog or the rules engine, and a bad one fails with the original's error class.
 import type { CatalogSnapshot } from '../catalog-view';
+import { compileGlob, type Glob } from '../../crds/glob';
 import { fail } from './errors';
 
 export const FILE_RE = /^(?:[A-Za-z0-9._\- ]{1,128}|N\/A|OMIT)$/;
@@ -19,8 +20,12 @@ const CONTEXT_SPEC_RE = new RegExp(
 
 export const MAX_IDS_PER_RPC = 1000;
 
-const show = (v: unknown): string => {
-  const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+/** A value quoted in an error message: at most 140 characters, whatever the value (deep, huge or odd). */
+export const show = (v: unknown): string => {
+  let s: string;
+  if (typeof v === 'string') s = `'${v.slice(0, 141)}'`;
+  else if (v !== null && typeof v === 'object') s = Array.isArray(v) ? `a list of ${v.length}` : 'an object';
+  else s = String(v);
   return s.length > 140 ? s.slice(0, 140) + '...' : s;
 };
 
@@ -43,28 +48,11 @@ export function checkFilename(v: unknown): string {
   return v as string;
 }
 
-export function checkGlob(v: unknown): string {
-  if (v === null || v === undefined) return '*';
+/** A list glob (at most 128 characters), compiled for fnmatch matching in O(pattern × name) steps (crds/glob.ts). */
+export function checkGlob(v: unknown): Glob {
+  if (v === null || v === undefined) return compileGlob('*');
   if (typeof v !== 'string' || !GLOB_RE.test(v)) fail('BadListGlobError', `Invalid list glob pattern ${show(v)}`);
-  return v as string;
-}
-
-/** fnmatch semantics over CRDS names: * any run, ? (not allowed by GLOB_RE) , [..] classes. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') re += '.*';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + glob.slice(i + 1, end).replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += c.replace(/[.+()\-\]]/g, '\\$&');
-  }
-  return new RegExp('^' + re + '$');
+  return compileGlob(v as string);
 }
 
 export function checkBoolean(v: unknown, what: string): boolean {

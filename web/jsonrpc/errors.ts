@@ -3,6 +3,9 @@
 // classes); the transport's own errors use the JSON-RPC codes; anything unexpected is
 // OtherError with code 500 (crds-protocol.md §1.3). Clients match on message substrings.
 
+/** Longest error text sent (argument errors quote at most 140 characters of a value). */
+export const MAX_MESSAGE_CHARS = 2000;
+
 export class RpcError extends Error {
   constructor(
     readonly errorName: string,
@@ -13,7 +16,9 @@ export class RpcError extends Error {
   }
 
   toJSON(): { name: string; code: number; message: string; data: null } {
-    return { name: this.errorName, code: this.code, message: `${this.errorName}: ${this.message}`, data: null };
+    // Never echo a large value back: messages quote arguments, and an answer must stay small.
+    const text = this.message.length > MAX_MESSAGE_CHARS ? this.message.slice(0, MAX_MESSAGE_CHARS) + '...' : this.message;
+    return { name: this.errorName, code: this.code, message: `${this.errorName}: ${text}`, data: null };
   }
 }
 
@@ -28,3 +33,8 @@ export const methodNotFound = (method: string) => new RpcError('MethodNotFoundEr
 export const invalidParams = (message: string) => new RpcError('InvalidParamsError', message, -32602);
 /** Errors of the rules engine and other failures: the original's catch-all. */
 export const otherError = (message: string) => new RpcError('OtherError', message, 500);
+/**
+ * An unexpected failure (a bug, the database, the file system): the client learns only that the
+ * server failed; the details go to the server's log, under `ref` to find them.
+ */
+export const internalError = (ref: string) => otherError(`The server failed to answer this request (reference ${ref}); the error is logged.`);

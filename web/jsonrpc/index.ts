@@ -3,57 +3,128 @@
 // type). Every answer is HTTP 200 with both `result` and `error` present, as the client
 // requires (crds-protocol.md §1.1–1.3).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidParams, invalidRequest, methodNotFound, otherError, parseError, RpcError } from './errors';
+import { BodyBudget, busy } from '../body-budget';
+import { internalError, invalidParams, invalidRequest, methodNotFound, otherError, parseError, RpcError } from './errors';
 import { methods, type MethodDeps } from './methods';
 import { RawJson } from './raw-json';
 
 /** Largest request body accepted: 1000 headers of a few KB each, with room to spare. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Longest string `id` accepted (the client sends '<method>/<client>-<counter>'); it is echoed. */
+export const MAX_ID_CHARS = 256;
+
+type Envelope = { jsonrpc: string; id: unknown; result: unknown; error: unknown };
 
 /**
  * The /json/ handler. A plain Node handler rather than an Express router with a body
  * parser: it is the server's hot path, and Express's layers cost more than a lookup.
+ * Nothing a request carries can make it throw: a failure of one request is an error answer
+ * to that request (logged), never an exception that ends the process.
  */
-export function jsonRpcHandler(deps: MethodDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function jsonRpcHandler(deps: MethodDeps, budget = new BodyBudget()): (req: IncomingMessage, res: ServerResponse) => void {
   const table = methods(deps);
   return (req, res) => {
+    // The whole body is held until the answer is sent: its bytes count against the process's
+    // budget from the first chunk, and a body past either limit is refused while it arrives.
+    let held = 0;
+    const release = () => {
+      budget.give(held);
+      held = 0;
+    };
+    const refuse = (status: 413 | 503, error: RpcError) => {
+      release();
+      refused = true;
+      req.resume(); // read on, keep nothing
+      const body = JSON.stringify({ jsonrpc: '1.0', id: null, result: null, error: error.toJSON() });
+      if (status === 503) return busy(res, body, 'application/json-rpc');
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(413, { 'Content-Type': 'application/json-rpc', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+      res.end(body);
+    };
+    let refused = false;
     const chunks: Buffer[] = [];
-    let size = 0;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) return refuse(413, invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`));
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk); // beyond: read on, keep nothing
+      if (refused) return;
+      if (held + chunk.length > MAX_BODY_BYTES) return refuse(413, invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`));
+      if (!budget.take(chunk.length)) return refuse(503, otherError('The server is busy: retry in a second.'));
+      held += chunk.length;
+      chunks.push(chunk);
     });
-    req.on('error', () => res.destroy());
+    req.on('error', () => {
+      release();
+      res.destroy();
+    });
+    res.once('close', release);
     req.on('end', () => {
-      void answer(table, req.method ?? '', size > MAX_BODY_BYTES ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).then((envelope) => reply(res, envelope));
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      chunks.length = 0;
+      answer(table, req.method ?? '', body)
+        .then((envelope) => reply(res, envelope))
+        .catch((exc: unknown) => unexpected(res, exc))
+        .finally(release);
     });
   };
 }
 
-async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer | undefined): Promise<{ jsonrpc: string; id: unknown; result: unknown; error: unknown }> {
+let failures = 0;
+/** Logs an unexpected failure in one entry and returns the reference quoted to the client. */
+function logFailure(where: string, exc: unknown): string {
+  const ref = `${process.pid}-${++failures}`;
+  console.error(`jsonrpc: ${where} failed (reference ${ref}):`, exc instanceof Error ? (exc.stack ?? exc.message) : safeText(exc));
+  return ref;
+}
+
+function safeText(v: unknown): string {
+  try {
+    return String(v).slice(0, 200);
+  } catch {
+    return typeof v;
+  }
+}
+
+async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer): Promise<Envelope> {
   let id: unknown = null;
+  let method = '(no method)';
   try {
     if (httpMethod !== 'POST') throw invalidRequest('JSON-RPC requests are POSTed.');
-    if (!body) throw invalidRequest(`Request body larger than ${MAX_BODY_BYTES} bytes.`);
     const request = parse(body);
     id = request.id;
+    method = request.method.slice(0, 100);
     const result = await call(table, request);
     return { jsonrpc: '1.0', id, result: result ?? null, error: null };
   } catch (exc) {
-    if (!(exc instanceof RpcError)) console.error('jsonrpc:', exc);
-    const error = exc instanceof RpcError ? exc : otherError((exc as Error)?.message ?? String(exc));
+    const error = exc instanceof RpcError ? exc : internalError(logFailure(method, exc));
     return { jsonrpc: '1.0', id, result: null, error: error.toJSON() };
   }
 }
 
 /** Always HTTP 200. Written directly: Express's send() would hash every answer for an ETag. */
-function reply(res: ServerResponse, envelope: { id: unknown; result: unknown }): void {
-  const body =
-    envelope.result instanceof RawJson
-      ? `{"jsonrpc":"1.0","id":${JSON.stringify(envelope.id) ?? 'null'},"result":${envelope.result.json},"error":null}`
-      : JSON.stringify(envelope);
+function reply(res: ServerResponse, envelope: Envelope): void {
+  let body: string;
+  try {
+    body =
+      envelope.result instanceof RawJson
+        ? `{"jsonrpc":"1.0","id":${JSON.stringify(envelope.id) ?? 'null'},"result":${envelope.result.json},"error":null}`
+        : JSON.stringify(envelope);
+  } catch (exc) {
+    // A result that cannot be serialized (too deep, a cycle, a BigInt): an error answer instead.
+    const error = internalError(logFailure('serializing an answer', exc)).toJSON();
+    body = JSON.stringify({ jsonrpc: '1.0', id: envelope.id, result: null, error });
+  }
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(200, { 'Content-Type': 'application/json-rpc', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function unexpected(res: ServerResponse, exc: unknown): void {
+  try {
+    reply(res, { jsonrpc: '1.0', id: null, result: null, error: internalError(logFailure('answering', exc)).toJSON() });
+  } catch {
+    res.destroy();
+  }
 }
 
 interface Request {
@@ -76,10 +147,13 @@ function parse(body: Buffer): Request {
   try {
     request = JSON.parse(text);
   } catch (exc) {
-    throw parseError(`Request body is not valid JSON: ${(exc as Error).message}`);
+    throw parseError(`Request body is not valid JSON: ${(exc as Error).message.slice(0, 200)}`);
   }
   if (request === null || typeof request !== 'object' || Array.isArray(request)) throw invalidRequest('A JSON-RPC request is a JSON object.');
   const { id = null, method, params = [] } = request as Record<string, unknown>;
+  // The id is echoed in the answer: only a short string, a finite number or null.
+  const goodId = id === null || (typeof id === 'string' && id.length <= MAX_ID_CHARS) || (typeof id === 'number' && Number.isFinite(id));
+  if (!goodId) throw invalidRequest(`The request's 'id' must be a string of at most ${MAX_ID_CHARS} characters, a number or null.`);
   if (typeof method !== 'string') throw invalidRequest("The request's 'method' must be a string.");
   return { id, method, params };
 }
@@ -98,7 +172,7 @@ async function call(table: ReturnType<typeof methods>, request: Request): Promis
   } else if (params !== null && typeof params === 'object') {
     const named = params as Record<string, unknown>;
     const unknown = Object.keys(named).filter((k) => !method.params.includes(k));
-    if (unknown.length) throw invalidParams(`${request.method} has no parameter ${unknown.map((k) => `'${k.slice(0, 64)}'`).join(', ')}.`);
+    if (unknown.length) throw invalidParams(`${request.method} has no parameter ${unknown.slice(0, 5).map((k) => `'${k.slice(0, 64)}'`).join(', ')}${unknown.length > 5 ? ', ...' : ''}.`);
     args = method.params.map((p) => named[p]);
   } else if (params === null) {
     args = [];

@@ -24,13 +24,14 @@ import {
   checkStringList,
   FIELD_RE,
   FILE_RE,
-  globToRegExp,
   MAX_IDS_PER_RPC,
+  show,
   str,
   type ContextResolver,
 } from './checks';
 import { fail, otherError } from './errors';
 import { RawJson } from './raw-json';
+import { AnswerCache } from './answer-cache';
 import { jpollPullMethod, type JpollSource } from '../jpoll';
 
 export interface MethodDeps {
@@ -54,9 +55,12 @@ const CALVER_RE = /^(\d+)\.(\d+)\.(\d+)/;
 
 /** Serialized get_file_info_map answers kept per catalog snapshot (cleared when full). */
 const INFO_MAP_CACHE_ENTRIES = 2000;
+/** Dataset ids per catalog query (get_dataset_headers_by_id and friends take up to MAX_IDS_PER_RPC). */
+const DATASET_QUERY_BATCH = 100;
 
 export function methods(deps: MethodDeps): Record<string, Method> {
   const infoMapCache = new WeakMap<CatalogSnapshot, Map<string, RawJson>>();
+  const answers = new AnswerCache();
   const { config, db, view, rules } = deps;
   const obs = config.observatory;
   const site = config.siteUrl;
@@ -96,7 +100,9 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     try {
       return rules.context(name);
     } catch (exc) {
-      throw otherError(`Failed loading context '${name}': ${(exc as Error).message}`);
+      // The engine's own errors name the problem; anything else (the file system) stays in the log.
+      if (exc instanceof CrdsError) throw otherError(`Failed loading context '${name}': ${exc.message}`);
+      throw exc;
     }
   };
 
@@ -129,19 +135,29 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     }
   };
 
+  /**
+   * Headers of the datasets named (exact ids, and every '<product>:<member>' of a product id),
+   * in queries of at most DATASET_QUERY_BATCH ids: one query of 1000 alternatives passes
+   * SQLite's expression depth limit. A product's members are a key range (not LIKE, where '_'
+   * is a wildcard).
+   */
   const datasetHeaders = async (ids: string[]): Promise<Map<string, Record<string, string>>> => {
-    const products = ids.filter((id) => !id.includes(':'));
-    const rows = await db.models.Dataset.findAll({
-      where: { [Op.or]: [{ datasetId: ids }, ...products.map((p) => ({ datasetId: { [Op.like]: `${p}:%` } }))] },
-      order: [['datasetId', 'ASC']],
-    });
-    return new Map(rows.map((r) => [r.datasetId, r.header]));
+    const found = new Map<string, Record<string, string>>();
+    for (let i = 0; i < ids.length; i += DATASET_QUERY_BATCH) {
+      const batch = ids.slice(i, i + DATASET_QUERY_BATCH);
+      const products = batch.filter((id) => !id.includes(':'));
+      const rows = await db.models.Dataset.findAll({
+        where: { [Op.or]: [{ datasetId: batch }, ...products.map((p) => ({ datasetId: { [Op.gt]: `${p}:`, [Op.lt]: `${p};` } }))] },
+      });
+      for (const r of rows) if (r.datasetId.includes(':') ? batch.includes(r.datasetId.split(':')[0]) || batch.includes(r.datasetId) : batch.includes(r.datasetId)) found.set(r.datasetId, r.header);
+    }
+    return new Map([...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   };
 
   const serialOf = (v: unknown, what: string): string => {
     if (v === null || v === undefined) return '*';
     const m = typeof v === 'string' ? new RegExp(`^${obs}_(\\d+)\\.pmap$`).exec(v) : null;
-    if (!m) fail('UnknownContextError', `${what} must be a numbered ${obs} .pmap, not ${JSON.stringify(v)}`);
+    if (!m) fail('UnknownContextError', `${what} must be a numbered ${obs} .pmap, not ${show(v)}`);
     return m![1];
   };
 
@@ -150,8 +166,9 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     params: ['observatory', 'glob_pattern'],
     async run([observatory, glob]) {
       checkObservatory(observatory, obs);
-      const re = globToRegExp(checkGlob(glob));
-      return [...(await view.current()).files.values()].filter((f) => f.type === type && f.available && re.test(f.name)).map((f) => f.name);
+      const re = checkGlob(glob);
+      const s = await view.current();
+      return answers.get(s, `${type}s:${re.pattern}`, () => [...s.files.values()].filter((f) => f.type === type && f.available && re.test(f.name)).map((f) => f.name));
     },
   });
 
@@ -160,8 +177,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       params: [],
       async run() {
         const s = await view.current();
-        const now = historyDate(new Date());
-        return {
+        // All but last_synced (the time of the call) is the snapshot's: serialized once.
+        const base = answers.get(s, 'server_info', () => ({
           observatory: obs,
           latest_context: s.defaults.latest,
           operational_context: s.defaults.latest,
@@ -182,8 +199,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
           download_metadata: s.downloadMetadata(),
           last_refreshed: historyDate(s.loadedAt),
           updated: historyDate(s.loadedAt),
-          last_synced: now,
-        };
+        })) as RawJson;
+        return new RawJson(`${base.json.slice(0, -1)},"last_synced":${JSON.stringify(historyDate(new Date()))}}`);
       },
     },
 
@@ -222,7 +239,7 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       async run([date, observatory]) {
         checkObservatory(observatory, obs);
         const s = await view.current();
-        if (typeof date !== 'string') fail('InvalidDateBasedContext', `Invalid date based context ${JSON.stringify(date)}`);
+        if (typeof date !== 'string') fail('InvalidDateBasedContext', `Invalid date based context ${show(date)}`);
         if (/\.[pir]map$/.test(date as string)) fail('InvalidDateBasedContext', `Context '${date}' is a file name, not a date based context`);
         return checkContext(date, obs, s, resolverFor(s));
       },
@@ -233,7 +250,7 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       async run([observatory]) {
         checkObservatory(observatory, obs);
         const s = await view.current();
-        return s.history.map((h) => [historyDate(h.startDate), h.context, h.description]);
+        return answers.get(s, 'context_history', () => s.history.map((h) => [historyDate(h.startDate), h.context, h.description]));
       },
     },
 
@@ -241,13 +258,12 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       params: ['context'],
       async run([context]) {
         const s = await view.current();
-        const contexts = Array.isArray(context) ? context : [context];
-        const names = new Set<string>();
-        for (const c of contexts) {
-          const name = checkContext(c, obs, s, resolverFor(s));
-          for (const n of rules.mapping(name).mappingNames()) names.add(n);
-        }
-        return [...names].sort();
+        const contexts = (Array.isArray(context) ? context : [context]).map((c) => checkContext(c, obs, s, resolverFor(s)));
+        return answers.get(s, `mapping_names:${contexts.join(' ')}`, () => {
+          const names = new Set<string>();
+          for (const name of contexts) for (const n of rules.mapping(name).mappingNames()) names.add(n);
+          return [...names].sort();
+        });
       },
     },
 
@@ -256,7 +272,7 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       async run([context]) {
         const s = await view.current();
         const name = checkContext(context, obs, s, resolverFor(s));
-        return [...new Set(rules.mapping(name).referenceNames())].filter((n) => n !== 'N/A').sort();
+        return answers.get(s, `reference_names:${name}`, () => [...new Set(rules.mapping(name).referenceNames())].filter((n) => n !== 'N/A').sort());
       },
     },
 
@@ -282,13 +298,14 @@ export function methods(deps: MethodDeps): Record<string, Method> {
         const s = await view.current();
         // The same question about the same catalog gets the same answer: kept serialized per
         // catalog snapshot (pipelines and `crds sync` ask for the same lists again and again).
+        const listed = files === null || files === undefined ? null : checkStringList(files, 'files', FILE_RE, 'InvalidFileList');
+        const wanted = fields === null || fields === undefined ? undefined : checkStringList(fields, 'fields', FIELD_RE, 'InvalidFieldList');
         let cache = infoMapCache.get(s);
         if (!cache) infoMapCache.set(s, (cache = new Map()));
-        const key = JSON.stringify([files ?? null, fields ?? null]);
+        const key = JSON.stringify([listed, wanted ?? null]);
         const cached = key.length <= 64 * 1024 ? cache.get(key) : undefined;
         if (cached) return cached;
-        const names = files === null || files === undefined ? [...s.files.keys()] : checkStringList(files, 'files', FILE_RE, 'InvalidFileList');
-        const wanted = fields === null || fields === undefined ? undefined : checkStringList(fields, 'fields', FIELD_RE, 'InvalidFieldList');
+        const names = listed ?? [...s.files.keys()];
         const out: Record<string, Record<string, string> | string> = {};
         for (const name of names) {
           const info = s.files.get(name)?.info;
@@ -324,6 +341,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
         if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) fail('InvalidHeaderError', 'headers must be an object {dataset_id: header}');
         const entries = Object.entries(headers as Record<string, unknown>);
         if (entries.length > MAX_IDS_PER_RPC) fail('InvalidDatasetIds', `Too many headers: ${entries.length} > ${MAX_IDS_PER_RPC}`);
+        // The ids are echoed as the answer's keys: dataset-id sized only.
+        for (const [id] of entries) if (id.length > 256) fail('InvalidDatasetIds', `Invalid dataset id ${show(id)}`);
         const types = checkReftypes(reftypes, typesOf(pmap), obs);
         const out: Record<string, [boolean, unknown]> = {};
         for (const [id, header] of entries) {
@@ -390,7 +409,7 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       async run([context]) {
         const s = await view.current();
         const name = checkContext(context, obs, s, resolverFor(s));
-        return rules.mapping(name).getRequiredParkeys();
+        return answers.get(s, `required_parkeys:${name}`, () => rules.mapping(name).getRequiredParkeys());
       },
     },
 
@@ -480,7 +499,8 @@ export function methods(deps: MethodDeps): Record<string, Method> {
       params: ['observatory'],
       async run([observatory]) {
         checkObservatory(observatory, obs);
-        return (await sqliteSnapshot(db, obs)).toString('base64');
+        // Built once per catalog generation (its SQLite writes and compression off the event loop).
+        return answers.get(await view.current(), 'sqlite_db', async () => (await sqliteSnapshot(db, obs)).toString('base64'));
       },
     },
 
