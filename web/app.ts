@@ -42,6 +42,9 @@ export interface AppDeps {
   bodyBudget?: BodyBudget;
 }
 
+/** The Express app behind each server (its routes, for the route fuzz test). */
+export const expressApps = new WeakMap<http.Server, express.Express>();
+
 /** JSON-RPC's paths: /json, /json/ and any suffix (the client appends method and id), any case. */
 const JSON_RPC_PATH = /^\/json(?:[/?]|$)/i;
 
@@ -52,7 +55,9 @@ const JSON_RPC_PATH = /^\/json(?:[/?]|$)/i;
  */
 export function createWebServer(deps: AppDeps): http.Server {
   const { app, jsonRpc } = createApp(deps);
-  return http.createServer((req, res) => (JSON_RPC_PATH.test(req.url ?? '') ? jsonRpc(req, res) : app(req, res)));
+  const server = http.createServer((req, res) => (JSON_RPC_PATH.test(req.url ?? '') ? jsonRpc(req, res) : app(req, res)));
+  expressApps.set(server, app);
+  return server;
 }
 
 function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.RequestListener } {

@@ -31,7 +31,7 @@ export interface SiteOptions {
   /** More configuration (CRDS_MAX_UPLOAD_BYTES, ...). */
   env?: Record<string, string>;
   /** More of the app's dependencies (startSubmission, ...). */
-  app?: Pick<AppDeps, 'startSubmission' | 'secretKey' | 'submissions'>;
+  app?: Pick<AppDeps, 'startSubmission' | 'secretKey' | 'submissions' | 'bodyBudget'>;
 }
 
 export interface Envelope {
@@ -42,6 +42,7 @@ export interface Envelope {
 
 export interface Site {
   url: string;
+  server: Server;
   config: Config;
   db: Database;
   work: string;
@@ -89,6 +90,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   };
   return {
     url,
+    server,
     config,
     db,
     work,

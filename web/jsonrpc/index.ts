@@ -73,7 +73,7 @@ let failures = 0;
 /** Logs an unexpected failure in one entry and returns the reference quoted to the client. */
 function logFailure(where: string, exc: unknown): string {
   const ref = `${process.pid}-${++failures}`;
-  console.error(`jsonrpc: ${where} failed (reference ${ref}):`, exc instanceof Error ? (exc.stack ?? exc.message) : safeText(exc));
+  console.error(`jsonrpc: ${where} failed (reference ${ref}):`, exc instanceof Error ? exc : safeText(exc));
   return ref;
 }
 
