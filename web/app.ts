@@ -11,7 +11,7 @@ import { healthReport } from './health';
 import { CatalogView, RulesCache } from './catalog-view';
 import { jsonRpcHandler } from './jsonrpc';
 import { BodyBudget } from './body-budget';
-import { requestErrors } from './request-errors';
+import { refuseNul, requestErrors } from './request-errors';
 import { downloadsRouter } from './downloads';
 import { accountsRouter } from './accounts';
 import { requireCsrf, Sessions } from './sessions';
@@ -99,6 +99,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     const context = defaults.edit || defaults.latest;
     return context ? rules.context(context).instruments().sort() : [];
   };
+  app.use(refuseNul());
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));

@@ -4,11 +4,16 @@
 // that status and one short log line; anything else is a 500 page, with the stack logged.
 import type { NextFunction, Request, Response } from 'express';
 
+/** busboy's messages for unreadable request bodies. */
+const BODY_PARSER_ERROR = /^(Multipart: Boundary not found|Unsupported content type|Missing Content-Type|Malformed (content type|urlencoded form|part header)|Unexpected end of (form|file))$/;
+
 const TITLES: Record<number, string> = { 400: 'Bad request', 413: 'Request too large', 415: 'Unsupported media type' };
 
 /** The 4xx status a failure carries (http-errors' status, a URIError from decoding), or 500. */
 export function clientErrorStatus(err: unknown): number {
   if (err instanceof URIError) return 400;
+  // busboy throws plain Errors for a request it cannot read (multipart without a boundary, ...).
+  if (err instanceof Error && BODY_PARSER_ERROR.test(err.message)) return 400;
   const e = err as { status?: unknown; statusCode?: unknown } | null;
   const status = Number(e?.status ?? e?.statusCode);
   return Number.isInteger(status) && status >= 400 && status < 500 ? status : 500;
@@ -41,5 +46,21 @@ export function requestErrors(): (err: unknown, req: Request, res: Response, nex
     } catch {
       res.type('text/plain').send(`${title}\n`);
     }
+  };
+}
+
+/**
+ * 400 for a NUL character in the path, query or form: no CRDS name or field holds one, and
+ * SQLite's statement text ends at it (a query with one fails as malformed SQL).
+ */
+export function refuseNul(): (req: Request, res: Response, next: NextFunction) => void {
+  const hasNul = (v: unknown): boolean => (typeof v === 'string' ? v.includes('\0') : Array.isArray(v) ? v.some(hasNul) : v !== null && typeof v === 'object' ? Object.values(v).some(hasNul) : false);
+  return (req, res, next) => {
+    if (/%00|\0/.test(req.url) || hasNul(req.body)) {
+      console.warn(`web: 400 ${shortUrl(req)}: NUL character`);
+      res.status(400).type('text/plain').send('Bad request: NUL characters are not accepted.\n');
+      return;
+    }
+    next();
   };
 }
