@@ -11,6 +11,8 @@ import { healthReport } from './health';
 import { CatalogView, RulesCache } from './catalog-view';
 import { jsonRpcHandler } from './jsonrpc';
 import { BodyBudget } from './body-budget';
+import { WebMetrics } from './metrics';
+import { methods } from './jsonrpc/methods';
 import { refuseNul, requestErrors } from './request-errors';
 import { downloadsRouter } from './downloads';
 import { accountsRouter } from './accounts';
@@ -77,7 +79,11 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
   // One budget of request bytes held in memory, for JSON-RPC bodies and forms alike.
   const budget = deps.bodyBudget ?? new BodyBudget();
-  const jsonRpc = jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions }, budget);
+  const methodDeps = { config: deps.config, db: deps.db, view, rules, submissions };
+  const metrics = new WebMetrics(new Set(Object.keys(methods(methodDeps))));
+  const jsonRpc = jsonRpcHandler(methodDeps, budget, metrics);
+  app.use(metrics.http());
+  app.get('/metrics', metrics.endpoint());
   app.use(budget.forms(256 * 1024));
   app.use(downloadsRouter({ config: deps.config, view }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));

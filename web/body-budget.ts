@@ -10,6 +10,7 @@ export const DEFAULT_HELD_BODY_BYTES = 64 * 1024 * 1024;
 
 export class BodyBudget {
   private held = 0;
+  private most = 0;
 
   constructor(readonly total = heldBytesFromEnv()) {}
 
@@ -22,7 +23,13 @@ export class BodyBudget {
   take(n: number): boolean {
     if (this.held + n > this.total) return false;
     this.held += n;
+    this.most = Math.max(this.most, this.held);
     return true;
+  }
+
+  /** The most bytes held at once so far. */
+  get peak(): number {
+    return this.most;
   }
 
   give(n: number): void {

@@ -7,9 +7,12 @@ import { config } from '../config';
 import { openDatabase } from '../db';
 import { createActivities } from '../activities';
 import { ensureSchedules } from './schedules';
+import { installWorkerMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const metricsAddress = installWorkerMetrics();
+  if (metricsAddress) console.log(`worker: Temporal SDK metrics on http://${metricsAddress}/metrics`);
   const db = await openDatabase(cfg.databaseUrl);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const worker = await Worker.create({

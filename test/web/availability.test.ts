@@ -54,7 +54,8 @@ describe('1. nothing a request echoes can crash the reply', () => {
         const { status, text } = await post(`{"method":"${method}","params":${params},"id":"n-1"}`);
         expect(status).toBe(200);
         const reply = JSON.parse(text) as Envelope;
-        expect(reply.id).toBe('n-1');
+        // Refused before parsing (too deep: id unknown, null) or an argument error echoing the id.
+        if (reply.error?.name !== 'InvalidRequestError') expect(reply.id).toBe('n-1');
         // An error or a result, but never an unexpected failure (those say "the error is logged").
         expect(reply.error?.message ?? '').not.toMatch(/error is logged/);
         expect(text.length).toBeLessThan(4000);
@@ -127,11 +128,15 @@ describe('3. request bodies held at once are bounded', () => {
 
   it('refuses bodies past the process total with 503 while others are held, and releases them all', async () => {
     const held = await Promise.all(Array.from({ length: 8 }, () => open(2 << 20, 1 << 20)));
-    expect(budget.inUse).toBeLessThanOrEqual(budget.total);
-    await new Promise((r) => setTimeout(r, 200));
-    const refused = held.filter((h) => h.status === 503);
-    expect(refused.length).toBeGreaterThanOrEqual(4);
-    for (const h of held) h.req.destroy();
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      // 8 MB arriving against a 4 MB budget: some refused, never more than the budget held.
+      expect(held.filter((h) => h.status === 503).length).toBeGreaterThanOrEqual(1);
+      expect(budget.peak).toBeLessThanOrEqual(budget.total);
+      expect(budget.peak).toBeGreaterThan(budget.total / 2);
+    } finally {
+      for (const h of held) h.req.destroy();
+    }
     await new Promise((r) => setTimeout(r, 300));
     expect(budget.inUse).toBe(0);
     expect(await site.rpc('get_default_context', 'hst')).toBe('hst_0002.pmap');
@@ -157,9 +162,13 @@ describe('3. request bodies held at once are bounded', () => {
         }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 200));
-    expect(held.filter((h) => h.status === 503).length).toBeGreaterThanOrEqual(8);
-    for (const h of held) h.req.destroy();
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      // 24 forms of 256 KB declared against 4 MB: at least 8 refused at once.
+      expect(held.filter((h) => h.status === 503).length).toBeGreaterThanOrEqual(8);
+    } finally {
+      for (const h of held) h.req.destroy();
+    }
     await new Promise((r) => setTimeout(r, 300));
     expect(budget.inUse).toBe(0);
   });

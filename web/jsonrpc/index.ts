@@ -7,6 +7,7 @@ import { BodyBudget, busy } from '../body-budget';
 import { internalError, invalidParams, invalidRequest, methodNotFound, otherError, parseError, RpcError } from './errors';
 import { methods, type MethodDeps } from './methods';
 import { RawJson } from './raw-json';
+import type { WebMetrics } from '../metrics';
 
 /** Largest request body accepted: 1000 headers of a few KB each, with room to spare. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -21,7 +22,7 @@ type Envelope = { jsonrpc: string; id: unknown; result: unknown; error: unknown 
  * Nothing a request carries can make it throw: a failure of one request is an error answer
  * to that request (logged), never an exception that ends the process.
  */
-export function jsonRpcHandler(deps: MethodDeps, budget = new BodyBudget()): (req: IncomingMessage, res: ServerResponse) => void {
+export function jsonRpcHandler(deps: MethodDeps, budget = new BodyBudget(), metrics?: WebMetrics): (req: IncomingMessage, res: ServerResponse) => void {
   const table = methods(deps);
   return (req, res) => {
     // The whole body is held until the answer is sent: its bytes count against the process's
@@ -61,8 +62,12 @@ export function jsonRpcHandler(deps: MethodDeps, budget = new BodyBudget()): (re
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       chunks.length = 0;
+      const t0 = performance.now();
       answer(table, req.method ?? '', body)
-        .then((envelope) => reply(res, envelope))
+        .then(([envelope, method]) => {
+          reply(res, envelope);
+          metrics?.rpc(method, (envelope.error as { name?: string } | null)?.name ?? null, (performance.now() - t0) / 1000);
+        })
         .catch((exc: unknown) => unexpected(res, exc))
         .finally(release);
     });
@@ -85,7 +90,8 @@ function safeText(v: unknown): string {
   }
 }
 
-async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer): Promise<Envelope> {
+/** The envelope, and the method called (for metrics). */
+async function answer(table: ReturnType<typeof methods>, httpMethod: string, body: Buffer): Promise<[Envelope, string]> {
   let id: unknown = null;
   let method = '(no method)';
   try {
@@ -94,10 +100,10 @@ async function answer(table: ReturnType<typeof methods>, httpMethod: string, bod
     id = request.id;
     method = request.method.slice(0, 100);
     const result = await call(table, request);
-    return { jsonrpc: '1.0', id, result: result ?? null, error: null };
+    return [{ jsonrpc: '1.0', id, result: result ?? null, error: null }, method];
   } catch (exc) {
     const error = exc instanceof RpcError ? exc : internalError(logFailure(method, exc));
-    return { jsonrpc: '1.0', id, result: null, error: error.toJSON() };
+    return [{ jsonrpc: '1.0', id, result: null, error: error.toJSON() }, method];
   }
 }
 
