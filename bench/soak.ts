@@ -1,0 +1,154 @@
+// Soak of the web over loopback: N minutes of mixed traffic against the web as its own process
+// (ops/serve web, SQLite catalog of the demo rules plus generated references):
+// get_best_references, get_file_info_map, downloads, and hostile inputs at a low rate (deep
+// ids, backtracking globs, malformed percent-encoding, oversized and deeply nested bodies).
+//
+//   bench/soak [--minutes N] [--clients N] [--rate N]   (default 10 minutes, 8 clients, 100 requests/s)
+//
+// Prints, and fails (exit 1) unless: no error answer to a valid request, the web never exits,
+// web RSS grows < 10% from the end of warm-up (the first fifth) to the end, and the p99 of
+// get_best_references under the mix is within 2× of the same client alone (unloaded).
+// Not in it yet: chunked uploads and submissions (they need a login and a worker).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MappingStore } from '../crds';
+import { openDatabase } from '../db';
+import { importCache } from '../db/catalog-import';
+import { generateHeaders } from '../ops/commands/gen-datasets';
+import { REPO_ROOT } from '../test/support/paths';
+import { freePorts } from '../test/support/ports';
+import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const MINUTES = opt('minutes', 10);
+const CLIENTS = opt('clients', 8);
+/** Requests per second of the whole mix, paced (a soak, not a saturation test). */
+const RATE = opt('rate', 100);
+const CONTEXT = 'hst_0002.pmap';
+
+const rss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-soak-'));
+  let web: Awaited<ReturnType<typeof startProcess>> | undefined;
+  try {
+    const source = path.join(work, 'source');
+    fs.cpSync(path.join(REPO_ROOT, 'config', 'demo', 'cache'), source, { recursive: true });
+    const refDir = path.join(source, 'references', 'hst');
+    fs.mkdirSync(refDir, { recursive: true });
+    const downloads = Array.from({ length: 4 }, (_, i) => `soak${String(i).padStart(4, '0')}j_drk.fits`);
+    for (const name of downloads) fs.writeFileSync(path.join(refDir, name), randomBytes(256 * 1024));
+    const databaseUrl = `sqlite:${path.join(work, 'crds.sqlite')}`;
+    const fileCache = path.join(work, 'file_cache');
+    const db = await openDatabase(databaseUrl);
+    await importCache(db, { source, fileCache, observatory: 'hst', contexts: { latest: CONTEXT, edit: CONTEXT } });
+    await db.close();
+    const [port] = await freePorts(1);
+    const url = `http://127.0.0.1:${port}`;
+    buildOnce();
+    web = await startProcess('ops/serve web', { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' }, /site on/);
+    const pid = web.child.pid!;
+    let exited = false;
+    web.child.once('exit', () => (exited = true));
+
+    const store = new MappingStore(path.join(fileCache, 'mappings', 'hst'));
+    const headers = Object.values(generateHeaders(store, CONTEXT, 500, 1));
+    const names = store.loadContext(CONTEXT).mappingNames();
+    let n = 0;
+    const rpc = (method: string, params: unknown) => ({ method: 'POST', body: JSON.stringify({ jsonrpc: '1.0', method, params, id: `soak-${++n}` }) });
+    const valid: { kind: string; path: string; init?: RequestInit; check(status: number, text: string): boolean }[] = [];
+    const rpcOk = (status: number, text: string) => status === 200 && (JSON.parse(text) as { error: unknown }).error === null;
+    const bestrefs = () => ({ kind: 'bestrefs', path: '/json/', init: rpc('get_best_references', [CONTEXT, headers[n % headers.length], null]), check: rpcOk });
+    valid.push(
+      bestrefs(),
+      bestrefs(),
+      bestrefs(),
+      { kind: 'file_info_map', path: '/json/', init: rpc('get_file_info_map', ['hst', names.slice(0, 20), null]), check: rpcOk },
+      { kind: 'download', path: `/unchecked_get/references/hst/${downloads[0]}`, check: (s) => s === 200 },
+    );
+    const hostile: { kind: string; path: string; init?: RequestInit }[] = [
+      { kind: 'deep id', path: '/json/', init: { method: 'POST', body: `{"method":"get_default_context","id":${'['.repeat(50_000)}${']'.repeat(50_000)}}` } },
+      { kind: 'backtracking glob', path: '/json/', init: rpc('list_mappings', ['hst', '*a'.repeat(60) + 'Q']) },
+      { kind: 'bad percent-encoding', path: '/unchecked_get/references/hst/%E0%A4%A' },
+      { kind: 'deep params', path: '/json/', init: { method: 'POST', body: `{"method":"get_best_references","params":${'['.repeat(200_000)}` } },
+      { kind: 'big id', path: '/json/', init: rpc('get_default_context', { observatory: 'x'.repeat(1 << 20) }) },
+    ];
+
+    const fetchOne = async (r: { path: string; init?: RequestInit }) => {
+      const t0 = performance.now();
+      const res = await fetch(url + r.path, { ...r.init, signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      return { status: res.status, text, ms: performance.now() - t0 };
+    };
+
+    // Unloaded: one client, best references only.
+    const unloaded: number[] = [];
+    const u0 = Date.now();
+    while (Date.now() - u0 < 5000) unloaded.push((await fetchOne(bestrefs())).ms);
+    unloaded.sort((a, b) => a - b);
+
+    const end = Date.now() + MINUTES * 60_000;
+    const warm = Date.now() + (MINUTES * 60_000) / 5;
+    const loaded: number[] = [];
+    const counts: Record<string, number> = {};
+    const failures: string[] = [];
+    const rssSamples: { t: number; bytes: number }[] = [];
+    const sampler = setInterval(() => !exited && rssSamples.push({ t: Date.now(), bytes: rss(pid) }), 2000);
+    let hostileSent = 0;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, c) => {
+        const interval = (CLIENTS * 1000) / RATE;
+        const start = Date.now() + (c * interval) / CLIENTS;
+        for (let i = 0; Date.now() < end && !exited; i++) {
+          const wait = start + i * interval - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (c === 0 && i % 50 === 0) {
+            const h = hostile[hostileSent++ % hostile.length]!;
+            const r = await fetchOne(h).catch((e: Error) => ({ status: -1, text: e.message, ms: 0 }));
+            counts[`hostile: ${h.kind} → ${r.status}`] = (counts[`hostile: ${h.kind} → ${r.status}`] ?? 0) + 1;
+            continue;
+          }
+          const v = valid[(i + c) % valid.length]!.kind === 'bestrefs' ? bestrefs() : valid[(i + c) % valid.length]!;
+          const r = await fetchOne(v).catch((e: Error) => ({ status: -1, text: e.message, ms: 0 }));
+          counts[v.kind] = (counts[v.kind] ?? 0) + 1;
+          if (!v.check(r.status, r.text)) failures.push(`${v.kind}: ${r.status} ${r.text.slice(0, 200)}`);
+          if (v.kind === 'bestrefs') loaded.push(r.ms);
+        }
+      }),
+    );
+    clearInterval(sampler);
+    loaded.sort((a, b) => a - b);
+    const afterWarm = rssSamples.filter((s) => s.t >= warm);
+    const rssStart = afterWarm[0]?.bytes ?? NaN;
+    const rssEnd = afterWarm[afterWarm.length - 1]?.bytes ?? NaN;
+    const rssMax = Math.max(...afterWarm.map((s) => s.bytes));
+    const growth = (rssEnd - rssStart) / rssStart;
+    const p99u = pct(unloaded, 99);
+    const p99l = pct(loaded, 99);
+    const mb = (b: number) => (b / 1048576).toFixed(1);
+    console.log(`soak: ${MINUTES} min, ${CLIENTS} clients at ${RATE} requests/s, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cpus`);
+    for (const [k, v] of Object.entries(counts).sort()) console.log(`  ${k}: ${v}`);
+    console.log(`  best references unloaded: p50 ${pct(unloaded, 50).toFixed(2)} ms, p99 ${p99u.toFixed(2)} ms (${unloaded.length} calls)`);
+    console.log(`  best references in the mix: p50 ${pct(loaded, 50).toFixed(2)} ms, p99 ${p99l.toFixed(2)} ms (${loaded.length} calls): ${(p99l / p99u).toFixed(2)}× unloaded (goal ≤ 2)`);
+    console.log(`  web RSS after warm-up ${mb(rssStart)} MB → end ${mb(rssEnd)} MB (max ${mb(rssMax)} MB): ${(growth * 100).toFixed(1)}% (goal < 10%)`);
+    console.log(`  error answers to valid requests: ${failures.length}${failures.length ? ` (first: ${failures[0]})` : ''}; web exited: ${exited}`);
+    const ok = failures.length === 0 && !exited && growth < 0.1 && p99l <= 2 * p99u;
+    console.log(ok ? 'soak: PASS' : 'soak: FAIL');
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await stopProcess(web);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
