@@ -80,7 +80,8 @@ describe('1. nothing a request echoes can crash the reply', () => {
 });
 
 describe('2. glob patterns match in linear time with fnmatch semantics', () => {
-  const hostile = ['*h*s*t*_*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*Q', '*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b', `${'*_'.repeat(60)}Z`];
+  // Runs of '*' are the worst for a regex translation: 10 took 68 s per name on the old matcher.
+  const hostile = ['*'.repeat(20) + 'Q', '*h*s*t*_*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*0*Q', '*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b', `${'*_'.repeat(60)}Z`];
   it.each(hostile)('list_mappings / list_references of %s answer at once', async (glob) => {
     for (const method of ['list_mappings', 'list_references']) {
       const t0 = Date.now();
