@@ -65,7 +65,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
   const submissions =
-    deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
+    deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) : (deps.submissions ?? undefined);
   const jsonRpc = jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions });
   app.use(downloadsRouter({ config: deps.config, view }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));

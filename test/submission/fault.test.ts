@@ -52,7 +52,7 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
     const linked = names.every((n) => fs.existsSync(path.join(deliveries, n)));
     const { raw } = await handle.describe();
     const started = raw.pendingActivities?.some(
-      (a) => a.activityType?.name === 'deliverSubmission' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      (a) => a.activityType?.name === 'confirmSubmission' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
     );
     if (linked && started && ls(catalogs).length === 1) break;
     if (Date.now() > deadline) throw new Error(`delivery never reached its transaction:\n${worker?.output()}`);

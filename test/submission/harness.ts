@@ -93,6 +93,8 @@ export interface SiteOptions {
   temporalAddress?: string;
   /** A MariaDB server of the test's own, `mysql://user:pass@host:port` (default ops/runtests' one). */
   mysqlUrl?: string;
+  /** More site settings (CRDS_SUBMISSION_EXPIRY, CRDS_CONTEXT_LOCK_LEASE, ...), for the worker and the web alike. */
+  env?: Record<string, string>;
 }
 
 export async function startSubmissionSite(prefix: string, options: SiteOptions = {}): Promise<SubmissionSite> {
@@ -118,6 +120,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
     CRDS_MAIL_FROM: 'crds@test.example',
     CRDS_MAIL_TO: 'datamng@test.example',
     CRDS_SPECS_DIR: specsDir,
+    ...options.env,
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.databaseUrl);
@@ -133,7 +136,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
     ),
   });
   const client = new Client({ connection, namespace });
-  const service = createSubmissionService({ client: async () => client, config, confirmTimeoutMs: 120_000, archivePollMs: 200 });
+  const service = createSubmissionService({ client: async () => client, config, db, archivePollMs: 200 });
   return {
     observatory,
     context,
@@ -289,7 +292,7 @@ export async function startWebApp(
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
   const link = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const submissions = options.service ?? createSubmissionService({ client: () => link.client(), config, archivePollMs: 300 });
+  const submissions = options.service ?? createSubmissionService({ client: () => link.client(), config, db: site.db, archivePollMs: 300 });
   const server = createWebServer({ config, db: site.db, temporal: link, catalogRefreshMs: 0, secretKey, submissions }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {
