@@ -15,7 +15,8 @@ export async function up({ queryInterface }: { queryInterface: QueryInterface })
     progress: { type: DataTypes.TEXT('long'), allowNull: false },
     created_at: { type: DataTypes.DATE, allowNull: false },
     updated_at: { type: DataTypes.DATE, allowNull: false },
-  });
+    // Results hold any text of the rules (arrows, names, findings): all of Unicode on MariaDB.
+  }, { charset: 'utf8mb4', collate: 'utf8mb4_bin' });
   await queryInterface.addIndex('submission_results', ['username'], { name: 'submission_results_username' });
 }
 

@@ -181,6 +181,15 @@ export function cosVariant(tag: string, name = 'z1r1943el_1dx.fits'): Buffer {
   return bytes;
 }
 
+/** The real ACS distortion table (IDCTAB, v8q14451j_idc.fits) with its DESCRIP's first character set to `tag`. */
+export function acsVariant(tag: string): Buffer {
+  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'v8q14451j_idc.fits'));
+  const at = bytes.indexOf("DESCRIP = 'YSIZE for POL");
+  if (at < 0 || tag.length !== 1) throw new Error('no DESCRIP card in v8q14451j_idc.fits, or not a one-character tag');
+  bytes.write(tag, at + "DESCRIP = '".length, 'latin1');
+  return bytes;
+}
+
 /** Writes cosVariant(tag) into the user's ingest folder as `as`; returns its path. */
 export function placeCosVariant(site: SubmissionSite, username: string, tag: string, as = 'z1r1943el_1dx.fits'): string {
   fs.mkdirSync(site.ingest(username), { recursive: true });
