@@ -25,12 +25,15 @@ export async function takeContextLock(db: Database, holder: string, leaseMs: num
 
 /**
  * Inside the transaction that commits a holder's work: true when the lock is still the
- * holder's and its lease has not run out. The row stays locked until that transaction ends,
- * so nobody takes the lock between this check and the commit.
+ * holder's (a lease that ran out while nobody took the lock still counts: taking it replaces
+ * the row's holder), and its lease is renewed. The row stays locked until that transaction
+ * ends, so nobody takes the lock between this check and the commit.
  */
-export async function stillHoldsContextLock(db: Database, holder: string, transaction: Transaction): Promise<boolean> {
+export async function stillHoldsContextLock(db: Database, holder: string, leaseMs: number, transaction: Transaction): Promise<boolean> {
   const row = await db.models.InstrumentLock.findOne({ where: { ...CONTEXT_LOCK }, transaction, lock: transaction.LOCK.UPDATE });
-  return !!row && row.username === holder && row.expiresAt > new Date();
+  if (!row || row.username !== holder) return false;
+  await row.update({ expiresAt: new Date(Date.now() + leaseMs) }, { transaction });
+  return true;
 }
 
 export async function releaseContextLock(db: Database, holder: string): Promise<void> {

@@ -201,7 +201,7 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
           { ...input, names: [...input.references, ...rmapNames, ...generated.map((g) => g.name)], newContext: newPmap },
           async (transaction) => {
             // The fence: only the lock's holder commits, and the edit context moves in the same transaction.
-            if (!(await stillHoldsContextLock(db, holder, transaction))) throw new Error('The context-generation lock was lost before the delivery committed; trying again.');
+            if (!(await stillHoldsContextLock(db, holder, config.submission.contextLockLeaseMs, transaction))) throw new Error('The context-generation lock was lost before the delivery committed; trying again.');
             await setDefaultContext(db, { state: 'edit', context: newPmap, username: input.username, description: input.description, mappingsDir: paths.mappings, transaction });
           },
         );
