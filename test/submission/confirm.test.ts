@@ -16,6 +16,7 @@ import { referenceKeywords } from '../../crds/reference-header';
 import { createUser, setGroup } from '../../db/accounts';
 import { contextHistory, defaultContexts } from '../../db/catalog';
 import { useafterOf } from '../../db/catalog-import';
+import { releaseLocks } from '../../db/locks';
 import { CONTEXT_LOCK } from '../../db/context-lock';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { createSubmissionService } from '../../web/submissions';
@@ -275,6 +276,7 @@ it('result pages and mail links work after the workflow history is deleted, for 
 });
 
 it('a step that keeps failing ends the submission failed within its retry bound, and the real crds submit exits non-zero with the error', async () => {
+  await releaseLocks(site.db, 'bob'); // bob forced a COS submission above and still holds the lock
   // The submissions folder is a file: ingest fails with a non-user error on every try.
   const submissions = path.join(site.config.serverFiles, 'submissions');
   fs.rmSync(submissions, { recursive: true, force: true });
