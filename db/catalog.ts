@@ -170,6 +170,8 @@ export interface SetContextRequest {
   /** The server's mappings folder (mappings/<obs>): needed to find the files of a new latest context. */
   mappingsDir: string;
   date?: Date;
+  /** Run inside this transaction (a delivery that advances the edit context atomically with its files). */
+  transaction?: Transaction;
 }
 
 /**
@@ -205,7 +207,7 @@ export async function setDefaultContext(db: Database, req: SetContextRequest): P
   // latest context is still that one.
   const before = req.state === 'latest' ? (await DefaultContext.findByPk('latest'))?.context : undefined;
   const replaced = before && before !== req.context ? replacedReferences(req.mappingsDir, before, req.context) : new Map<string, string>();
-  return db.sequelize.transaction(async (transaction) => {
+  const inside = async (transaction: Transaction): Promise<boolean> => {
     const file = await CatalogFile.findOne({ where: { name: req.context }, transaction });
     if (!file || file.type !== 'mapping' || !req.context.endsWith('.pmap')) {
       throw new Error(`Context '${req.context}' is not a catalogued .pmap`);
@@ -249,7 +251,8 @@ export async function setDefaultContext(db: Database, req: SetContextRequest): P
     );
     await bumpGeneration(db, transaction);
     return true;
-  });
+  };
+  return req.transaction ? inside(req.transaction) : db.sequelize.transaction(inside);
 }
 
 /** Direct parent mappings of each mapping: who names it (pmaps name imaps, imaps name rmaps). */

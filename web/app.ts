@@ -76,7 +76,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
   const submissions =
-    deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
+    deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) : (deps.submissions ?? undefined);
   // One budget of request bytes held in memory, for JSON-RPC bodies and forms alike.
   const budget = deps.bodyBudget ?? new BodyBudget();
   const methodDeps = { config: deps.config, db: deps.db, view, rules, submissions };

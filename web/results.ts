@@ -1,5 +1,7 @@
-// The submission's result pages (crds-protocol.md §5.5–5.6; docs/submission-protocol.md §7):
-// `/display_result/<id>` shows the workflow's `progress` query (steps, files with their certify
+// The submission's result pages (crds-protocol.md §4.9, §5.5–5.6; docs/submission-protocol.md §7):
+// `/display_result/<id>` (and `/authenticated_result/<id>`) shows, to the submitter, their
+// group and superusers (others get the login page), the stored result of a finished
+// submission or the running workflow's `progress` query (steps, files with their certify
 // findings and certify's group check, generated rules with their differences, messages) and,
 // while READY, the collisions with other new rules and the confirm/cancel/force form; a small
 // static script polls `/submission/<id>/progress.json` so no request waits on the workflow.
@@ -9,8 +11,9 @@ import express, { type Request, type Response } from 'express';
 import type { Database } from '../db';
 import { findLock, lockId, releaseLocks } from '../db/locks';
 import { mappingCollisions, type MappingCollision } from '../db/submissions';
+import { maySeeResult } from '../db/submission-results';
 import type { SubmissionDecision, SubmissionProgress } from '../workflows/submission-types';
-import { SUBMISSION_ID_RE } from '../workflows/submission-types';
+import { FINAL_STATUSES, SUBMISSION_ID_RE } from '../workflows/submission-types';
 import { requireLogin } from './accounts';
 import type { Sessions } from './sessions';
 import { DecisionRefused, type SubmissionService } from './submissions';
@@ -27,11 +30,18 @@ export interface ResultsDeps {
 const ACTIONS: readonly SubmissionDecision['action'][] = ['confirm', 'cancel', 'force'];
 
 /** Statuses after which the page stops polling. */
-export const FINAL_STATUSES = ['archived', 'cancelled', 'failed'];
+export { FINAL_STATUSES };
 
 export function resultsRouter(deps: ResultsDeps): express.Router {
   const { db, submissions } = deps;
   const router = express.Router();
+
+  /**
+   * requires_authentication: the submitter, their group or a superuser (without a progress,
+   * anyone logged in), or the browser a confirm just logged out.
+   */
+  const maySee = async (req: Request, resultsId: string, progress: SubmissionProgress | undefined): Promise<boolean> =>
+    deps.sessions.mayReadResult(req, resultsId) || (!!req.session && (!progress || (await maySeeResult(db, req.session.username, progress.username))));
 
   async function render(req: Request, res: Response, resultsId: string, errorMessage?: string): Promise<void> {
     let progress: SubmissionProgress | undefined;
@@ -45,6 +55,10 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
     } catch (err) {
       // Temporal or the worker is slow or down: the page says so and its script keeps asking.
       unavailable = `The submission's progress is not available right now (${(err as Error).message}); this page keeps trying.`;
+    }
+    if (!(await maySee(req, resultsId, progress))) {
+      res.redirect(302, `/login/?next=${encodeURIComponent(`/authenticated_result/${resultsId}`)}`);
+      return;
     }
     const mayDecide = !!req.session && progress?.status === 'ready';
     // Asked afresh at each view: another submission may branch from the same parents meanwhile.
@@ -71,12 +85,17 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
   router.get('/display_result/:id', async (req, res) => {
     await render(req, res, String(req.params.id));
   });
+  // The original's link that makes the reader log in first, then shows the result.
+  router.get('/authenticated_result/:id', requireLogin(), async (req, res) => {
+    await render(req, res, String(req.params.id));
+  });
 
   router.get('/submission/:id/progress.json', async (req, res) => {
     const id = String(req.params.id);
     try {
       const progress = await submissions.progress(id);
       if (!progress) return void res.status(404).json({ error: `No submission '${id}'.` });
+      if (!(await maySee(req, id, progress))) return void res.status(403).json({ error: 'Log in as the submitter, a member of their group or a superuser to see this submission.' });
       res.set('cache-control', 'no-store').json(progress);
     } catch (err) {
       res.status(503).json({ error: `Progress not available right now: ${(err as Error).message}` });
@@ -109,6 +128,7 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
       // As the original: confirming ends the submitter's session and gives up the lock.
       await releaseLocks(db, username);
       deps.sessions.clear(res);
+      deps.sessions.grantResult(res, resultsId);
     }
     res.redirect(302, `/display_result/${resultsId}`);
   };

@@ -21,6 +21,8 @@ import { renewLocks } from '../db/locks';
 
 export const SESSION_COOKIE = 'crds_session';
 export const CSRF_COOKIE = 'csrftoken';
+/** Sessions.grantResult's cookie. */
+export const RESULT_COOKIE = 'crds_result';
 export const CSRF_FIELD = 'csrfmiddlewaretoken';
 /** The original's session lifetime: 18 hours from login, not extended by activity. */
 export const SESSION_MAX_AGE_MS = 18 * 60 * 60 * 1000;
@@ -133,6 +135,18 @@ export class Sessions {
 
   clear(res: Response): void {
     res.clearCookie(SESSION_COOKIE, { path: '/', sameSite: 'lax', secure: this.secure, httpOnly: true });
+  }
+
+  /** A confirm logs the submitter out (as the original): this browser may still read that submission's result for a day. */
+  grantResult(res: Response, resultsId: string): void {
+    res.cookie(RESULT_COOKIE, `${resultsId}.${this.mac(`result:${resultsId}`)}`, this.cookieOptions(24 * 3600 * 1000, true));
+  }
+
+  /** True when the request carries grantResult's cookie for `resultsId`. */
+  mayReadResult(req: Request, resultsId: string): boolean {
+    const raw = parseCookies(req.headers.cookie).get(RESULT_COOKIE) ?? '';
+    const dot = raw.lastIndexOf('.');
+    return dot > 0 && raw.slice(0, dot) === resultsId && sameBytes(this.mac(`result:${resultsId}`), raw.slice(dot + 1));
   }
 
   /**

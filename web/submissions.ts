@@ -12,8 +12,11 @@ import {
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Config } from '../config';
+import type { Database } from '../db';
+import { storedSubmissionResult } from '../db/submission-results';
 import {
   DECIDE_UPDATE,
+  FINAL_STATUSES,
   PROGRESS_QUERY,
   SUBMISSION_ID_RE,
   SUBMISSION_WORKFLOW_TYPE,
@@ -38,7 +41,9 @@ export interface SubmissionServiceDeps {
   /** A connected client (TemporalLink.client of the web, or a test's own). */
   client: () => Promise<Client>;
   config: Config;
-  /** Overrides for tests and sites: how long READY waits (default 24 h) and the archive poll (30 s). */
+  /** The catalog holding the stored results (db/submission-results.ts): pages outlive the workflow's history. */
+  db?: Database;
+  /** Overrides for tests: READY's expiry (default the site's CRDS_SUBMISSION_EXPIRY, none) and the archive poll (30 s). */
   confirmTimeoutMs?: number;
   archivePollMs?: number;
 }
@@ -83,7 +88,8 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
       autoRename: request.autoRename,
       compareOldReference: request.compareOldReference,
       resultUrl: `${config.siteUrl}/display_result/${resultsId}`,
-      confirmTimeoutMs: deps.confirmTimeoutMs,
+      confirmTimeoutMs: deps.confirmTimeoutMs ?? config.submission.expiryMs,
+      maxAttempts: config.submission.maxAttempts,
       archivePollMs: deps.archivePollMs,
     };
     const client = await deps.client();
@@ -106,14 +112,20 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     return { resultsId, location: `/display_result/${resultsId}` };
   };
 
-  /** The submission's progress, or undefined when there is no such submission. */
+  /**
+   * The submission's progress, or undefined when there is no such submission: the stored
+   * result once the submission is finished (or its workflow's history is gone), else the
+   * running workflow's query.
+   */
   async function progress(resultsId: string): Promise<SubmissionProgress | undefined> {
     if (!SUBMISSION_ID_RE.test(resultsId)) return undefined;
+    const stored = deps.db ? await storedSubmissionResult(deps.db, resultsId) : undefined;
+    if (stored && FINAL_STATUSES.includes(stored.status)) return stored;
     const client = await deps.client();
     try {
       return await withDeadline(client, () => client.workflow.getHandle(workflowId(resultsId)).query<SubmissionProgress>(PROGRESS_QUERY));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
+      if (err instanceof WorkflowNotFoundError) return stored;
       throw err;
     }
   }

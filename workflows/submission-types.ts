@@ -26,11 +26,19 @@ export interface SubmissionInput {
   compareOldReference: boolean;
   /** The absolute URL of the result page (`<site>/display_result/<submissionId>`), sent in jpoll `done` and mail. */
   resultUrl: string;
-  /** How long a READY submission waits for confirm/cancel/force before it cancels itself (ms). Default 24 h. */
+  /**
+   * How long a READY submission waits for confirm/cancel/force before it cancels itself (ms),
+   * the site's CRDS_SUBMISSION_EXPIRY; none (the default): it waits until someone decides.
+   */
   confirmTimeoutMs?: number;
+  /** How many times a step failing with a non-user error is tried before the submission fails (CRDS_SUBMISSION_ATTEMPTS). Default 8. */
+  maxAttempts?: number;
   /** How often the delivery catalog is looked at while awaiting the archive (ms). Default 30 s. */
   archivePollMs?: number;
 }
+
+/** Statuses after which a submission changes no more (its stored result is the last word). */
+export const FINAL_STATUSES: readonly SubmissionStatus[] = ['archived', 'cancelled', 'failed'];
 
 export type SubmissionStatus =
   | 'ingesting'
@@ -120,8 +128,11 @@ export interface SubmissionProgress {
   status: SubmissionStatus;
   steps: StepProgress[];
   files: SubmittedFile[];
-  /** The derivation context and the context the submission made. */
-  context: { mode: PmapMode; derivedFrom?: string; newContext?: string };
+  /**
+   * The derivation context (of the new rmaps, at submit), the base context the imaps and the
+   * pmap were made from at confirm, and that new pmap.
+   */
+  context: { mode: PmapMode; derivedFrom?: string; base?: string; newContext?: string };
   /** Certify's group check over all submitted references, once every file certified. */
   groupCheck?: GroupCheckResult[];
   generated: GeneratedMapping[];
@@ -141,7 +152,7 @@ export interface SubmissionProgress {
 export interface SubmissionDecision {
   action: 'confirm' | 'cancel' | 'force';
   username: string;
-  /** The deciding user's current instrument lock, read by the web just before the update. */
+  /** Ignored: the workflow reads the deciding user's lock from the catalog (kept for callers that still send it). */
   lock?: { instrument: string; lockId: string; expiresAt: string };
 }
 

@@ -1,8 +1,12 @@
-// One workflow per file submission (crds-protocol.md §5–6, issue #6): ingest → certify →
-// generate the rules → READY, then wait for the submitter's decision (the `decide` update,
-// validated, with a deadline) → deliver → await the archive → mail. Every step, file and
-// message is in the `progress` query, which pages and the jpoll channel read; no request
-// waits on the workflow. Deterministic: all I/O is in activities/submission.ts and mail.ts.
+// One workflow per file submission (crds-protocol.md §5–6, issues #6 and #10): ingest →
+// certify → new rmaps → READY, then wait for a decision (the `decide` update, checked against
+// the catalog by an activity; no deadline unless the site sets CRDS_SUBMISSION_EXPIRY) →
+// under the context-generation lock, new imaps and pmap from the context in force then, and
+// delivery → await the archive. The result is stored in the catalog as each stage ends, with
+// mail. Every step, file and message is in the `progress` query, which pages and the jpoll
+// channel read; no request waits on the workflow. A step failing with a non-user error is
+// retried a bounded number of times, then the submission ends failed with that error.
+// Deterministic: all I/O is in activities/submission/* and mail.ts.
 import {
   ApplicationFailure,
   ActivityFailure,
@@ -36,14 +40,27 @@ export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
 export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as const;
-const files = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry });
-// certify runs in a worker thread while its activity heartbeats: a killed worker's certify
-// is retried within 30 s.
-const certify = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry });
-// Delivery heartbeats between its phases: a killed worker's delivery resumes within 30 s.
-const deliver = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', retry });
-const archive = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '2 minutes', retry });
-const mail = proxyActivities<MailActivities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 5 } });
+/** Tries of a failing step by default (CRDS_SUBMISSION_ATTEMPTS): about 1.5 minutes of backoff. */
+const DEFAULT_ATTEMPTS = 8;
+
+/** The activities with their timeouts, each retried at most `attempts` times. */
+function submissionActivities(attempts: number) {
+  const bounded = { ...retry, maximumAttempts: attempts };
+  return {
+    files: proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: bounded }),
+    // certify runs in a worker thread while its activity heartbeats: a killed worker's certify
+    // is retried within 30 s.
+    certify: proxyActivities<SubmissionActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: bounded }),
+    // Confirm (contexts and delivery) heartbeats while it waits for and holds the
+    // context-generation lock: a killed worker's confirm is retried within 10 s.
+    deliver: proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '10 seconds', retry: bounded }),
+    // The decision check answers within the web's few seconds, or refuses.
+    decision: proxyActivities<SubmissionActivities>({ startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 3 } }),
+    // Delivered files are the archive's: its watch retries without a bound.
+    archive: proxyActivities<SubmissionActivities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '2 minutes', retry }),
+    mail: proxyActivities<MailActivities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 5 } }),
+  };
+}
 
 const DAY_MS = 24 * 3600_000;
 const SUBMISSION_ERROR = 'SubmissionError';
@@ -60,25 +77,26 @@ function userErrorMessage(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure && cause.type === SUBMISSION_ERROR ? cause.message : undefined;
 }
 
-/** Who may do what to a READY submission (crds-protocol.md §5.5). Throws the refusal. */
-export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: SubmissionDecision, now: number): void {
+/** The message of a step that kept failing (its retries spent), or undefined for anything else. */
+function exhaustedMessage(err: unknown): string | undefined {
+  if (!(err instanceof ActivityFailure) || isCancellation(err)) return undefined;
+  return `${err.activityType} kept failing: ${err.cause?.message ?? err.message}`;
+}
+
+/**
+ * The update's synchronous check of a decision (crds-protocol.md §5.5): the submission is
+ * READY and undecided, the action known. Who may decide is checked afterwards against the
+ * catalog (verifySubmissionDecision), never from the request's word. Throws the refusal.
+ */
+export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: SubmissionDecision): void {
   if (p.disposition !== '') throw new Error(`This submission was already ${p.disposition}.`);
   if (p.status !== 'ready') throw new Error(`This submission is ${p.status}, not ready to confirm or cancel.`);
   if (!['confirm', 'cancel', 'force'].includes(d.action)) throw new Error(`Unknown action '${String(d.action)}': confirm, cancel or force.`);
-  const lock = d.lock && d.lock.instrument.toLowerCase() === req.instrument.toLowerCase() && Date.parse(d.lock.expiresAt) > now ? d.lock : undefined;
-  if (d.action === 'confirm') {
-    if (d.username !== req.username) {
-      throw new Error(`Only '${req.username}', who submitted it, may confirm this submission; a user holding the ${req.instrument} lock may force or cancel it.`);
-    }
-    if (!lock || lock.lockId !== req.lockId) {
-      throw new Error(`BROKEN LOCK: the ${req.instrument} lock this submission was made under is no longer held. Use 'force' to confirm anyway.`);
-    }
-  } else if (!lock) {
-    throw new Error(`You must hold the lock on instrument '${req.instrument}' to ${d.action} this submission.`);
-  }
+  if (typeof d.username !== 'string' || !d.username) throw new Error('A decision needs the deciding user.');
 }
 
 export async function submissionWorkflow(req: SubmissionInput): Promise<SubmissionOutcome> {
+  const { files, certify, deliver, decision: decisions, archive, mail } = submissionActivities(req.maxAttempts ?? DEFAULT_ATTEMPTS);
   const steps: StepName[] = ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
   const p: SubmissionProgress = {
     submissionId: req.submissionId,
@@ -98,18 +116,40 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     messages: [],
   };
   let decision: SubmissionDecision | undefined;
+  let verifying = false;
+  /** What the decision check and the confirm need of this submission. */
+  const ready = () => ({
+    submissionId: req.submissionId,
+    observatory: req.observatory,
+    username: req.username,
+    instrument: req.instrument,
+    lockId: req.lockId,
+    pmapMode: req.pmapMode,
+    pmapName: req.pmapName,
+    rmaps: p.generated.filter((g) => g.name.endsWith('.rmap')).map((g) => ({ name: g.name, derivedFrom: g.derivedFrom })),
+  });
   setHandler(progressQuery, () => p);
   setHandler(
     decideUpdate,
-    (d) => {
-      // Taken at once, so a second confirm in the same instant fails validation.
-      decision = d;
+    async (d) => {
+      // Taken at once, so a second decision in the same instant fails validation; given back if refused.
       p.disposition = d.action === 'confirm' ? 'confirmed' : d.action === 'force' ? 'forced' : 'cancelled';
       p.decidedBy = d.username;
+      verifying = true;
+      try {
+        await decisions.verifySubmissionDecision({ ...ready(), action: d.action, decidedBy: d.username });
+      } catch (err) {
+        p.disposition = '';
+        p.decidedBy = undefined;
+        throw ApplicationFailure.nonRetryable(userErrorMessage(err) ?? `The decision could not be checked right now; try again. (${String((err as Error).message)})`, 'DecisionRefused');
+      } finally {
+        verifying = false;
+      }
+      decision = d;
       say('log_message', `${p.disposition} by '${d.username}'`);
       return { disposition: p.disposition, resultUrl: req.resultUrl };
     },
-    { validator: (d) => checkDecision(req, p, d, Date.now()) },
+    { validator: (d) => checkDecision(req, p, d) },
   );
 
   function say(type: ProgressMessage['type'], data: ProgressMessage['data']): void {
@@ -121,6 +161,15 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
   }
   function end(name: StepName, status: 'done' | 'failed' | 'skipped' = 'done', detail?: string): void {
     Object.assign(step(name), { status, endedAt: new Date().toISOString(), ...(detail ? { detail } : {}) });
+  }
+  /** A stage ended: its result stored in the catalog (pages outlive the history), then the mail. */
+  async function stage(event: MailEvent): Promise<void> {
+    try {
+      await files.saveSubmissionResult({ progress: p });
+    } catch (err) {
+      log.warn('submission result not saved', { event, error: String(err) });
+    }
+    await notify(event);
   }
   async function notify(event: MailEvent): Promise<void> {
     try {
@@ -136,6 +185,14 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     await CancellationScope.nonCancellable(() =>
       files.removeSubmissionFiles({ submissionId: req.submissionId, observatory: req.observatory, username: req.username, names: created() }),
     );
+  }
+  /** removeCreated on the way out of a failure: a broken disk must not hide the failure itself. */
+  async function removeCreatedAfterFailure(): Promise<void> {
+    try {
+      await removeCreated();
+    } catch (err) {
+      log.warn('could not remove what the failed submission created', { error: String(err) });
+    }
   }
 
   let current: StepName = 'ingest';
@@ -199,7 +256,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     }
     end('certify');
 
-    // 3. new rules: rmaps, imaps, pmap
+    // 3. new rules: the rmaps (the imaps and the pmap are made at confirm)
     current = 'generate';
     p.status = 'generating';
     begin('generate');
@@ -217,19 +274,22 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     p.files = generated.files;
     p.generated = generated.generated;
     p.actions = generated.actions;
-    p.context.newContext = generated.newContext;
     for (const a of generated.actions) say('log_message', a);
-    end('generate', 'done', generated.newContext);
+    end('generate', 'done', generated.generated.map((g) => g.name).join(', '));
 
-    // 4. READY: wait for confirm / cancel / force, or the deadline
+    // 4. READY: wait for confirm / cancel / force, or the site's expiry if it has one.
+    // Histories recorded before the default expiry was removed keep their 24 hours.
     current = 'confirm';
     p.status = 'ready';
-    const timeout = req.confirmTimeoutMs ?? DAY_MS;
-    p.confirmDeadline = new Date(Date.now() + timeout).toISOString();
-    begin('confirm', `until ${p.confirmDeadline}`);
+    const timeout = req.confirmTimeoutMs ?? (patched('ready-waits-until-decided') ? undefined : DAY_MS);
+    if (timeout !== undefined) p.confirmDeadline = new Date(Date.now() + timeout).toISOString();
+    begin('confirm', p.confirmDeadline ? `until ${p.confirmDeadline}` : 'until confirmed or cancelled');
     say('done', { status: 0, result: req.resultUrl });
-    await notify('ready');
-    if (!(await condition(() => decision !== undefined, timeout))) {
+    await stage('ready');
+    const decided = timeout === undefined ? await condition(() => decision !== undefined).then(() => true) : await condition(() => decision !== undefined, timeout);
+    // A decision being checked when the expiry came is let finish first.
+    if (!decided) await condition(() => !verifying);
+    if (decision === undefined) {
       p.disposition = 'timed out';
       p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
     }
@@ -239,30 +299,34 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
       for (const s of ['deliver', 'archive'] as const) end(s, 'skipped');
       p.status = 'cancelled';
       say('log_message', p.reason ?? `Cancelled by '${decision!.username}'`);
-      await notify('cancelled');
+      await stage('cancelled');
       return { status: p.status, disposition: p.disposition, reason: p.reason };
     }
     end('confirm', 'done', `${p.disposition} by ${p.decidedBy}`);
-    await notify(p.disposition === 'forced' ? 'forced' : 'confirmed');
+    await stage(p.disposition === 'forced' ? 'forced' : 'confirmed');
 
-    // 5. deliver
+    // 5. under the context-generation lock: imaps and pmap from the context in force now, then deliver
     current = 'deliver';
     p.status = 'delivering';
-    begin('deliver');
-    const delivery = await deliver.deliverSubmission({
-      submissionId: req.submissionId,
-      observatory: req.observatory,
-      username: req.username,
+    begin('deliver', 'new contexts and delivery, one confirmation at a time');
+    const delivery = await deliver.confirmSubmission({
+      ...ready(),
       description: req.description,
-      names: created(),
-      newContext: p.context.newContext,
+      changeLevel: req.changeLevel,
+      creator: req.creator,
+      references: p.files.map((f) => f.name!),
       uploadedAs: p.files.map((f) => f.uploadedAs),
     });
+    p.context.base = delivery.base;
+    p.context.newContext = delivery.newContext;
+    p.generated.push(...delivery.generated);
+    p.actions.push(...delivery.actions);
+    for (const a of delivery.actions) say('log_message', a);
     p.delivery = { id: delivery.deliveryId, catalog: delivery.catalog, state: 'delivered' };
     p.status = 'delivered';
     end('deliver', 'done', delivery.catalog);
-    say('log_message', `Delivered ${created().length} file(s) in catalog '${delivery.catalog}'; edit context '${p.context.newContext}'`);
-    await notify('delivered');
+    say('log_message', `Delivered ${created().length} file(s) in catalog '${delivery.catalog}'; edit context '${p.context.newContext}' made from '${delivery.base}'`);
+    await stage('delivered');
 
     // 6. await the archive: each change of the catalog's name is a new state
     current = 'archive';
@@ -275,28 +339,29 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
       say('log_message', `Catalog '${delivery.catalog}': ${state}`);
       if (state === 'archiving-failed') {
         p.reason = `The archive failed to ingest catalog '${delivery.catalog}'.`;
-        await notify('archiving-failed');
+        await stage('archiving-failed');
       }
     }
     p.status = 'archived';
     p.reason = undefined;
     end('archive');
-    await notify('archived');
+    await stage('archived');
     return { status: p.status, disposition: p.disposition, newContext: p.context.newContext, catalog: delivery.catalog };
   } catch (err) {
-    const message = userErrorMessage(err);
-    if (message === undefined || isCancellation(err)) {
+    // A user error, or a step whose retries are spent: say what is wrong, remove what was
+    // made, finish failed with the reason. Anything else (a cancellation) goes on up.
+    const message = isCancellation(err) ? undefined : (userErrorMessage(err) ?? exhaustedMessage(err));
+    if (message === undefined) {
       if (isCancellation(err) && p.status !== 'delivering' && !p.delivery) await removeCreated();
       throw err;
     }
-    // A user error: say what is wrong, remove what was made, finish with the reason.
-    await removeCreated();
+    if (!p.delivery) await removeCreatedAfterFailure();
     end(current, 'failed', message);
     p.status = 'failed';
     p.reason = message;
     say('error', message);
     say('done', { status: 1, result: message });
-    await notify('failed');
+    await stage('failed');
     return { status: 'failed', disposition: p.disposition, reason: message };
   }
 }

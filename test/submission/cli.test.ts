@@ -83,24 +83,28 @@ it('crds submit --monitor-processing --wait-for-completion --autoconfirm deliver
   expect(await site.db.models.InstrumentLock.count({ where: { username: 'alice' } })).toBe(0);
   expect(ls(site.ingest('alice'))).toEqual([]);
 
-  // The result page the client read: the new names under the ids it looks for, a csrftoken.
+  // The result page the client read: only for the submitter (their group, superusers) once
+  // logged in; the new names under the ids it looks for, a csrftoken.
   const reference = names.find((n) => n.endsWith('.fits'))!;
-  const page = await fetch(`${url}/display_result/${resultsId}`);
+  const anonymous = await fetch(`${url}/display_result/${resultsId}`, { redirect: 'manual' });
+  expect(anonymous.status).toBe(302);
+  expect(anonymous.headers.get('location')).toBe(`/login/?next=${encodeURIComponent(`/authenticated_result/${resultsId}`)}`);
+  const web = new WebSession(url);
+  await web.login('alice', 'alice-password', 'cos');
+  const page = await web.get(`/display_result/${resultsId}`);
   expect(page.status).toBe(200);
-  expect(page.headers.getSetCookie().some((c) => c.startsWith('csrftoken='))).toBe(true);
-  const html = await page.text();
+  expect(page.setCookies.has('csrftoken')).toBe(true);
+  const html = page.text;
   expect(html).toContain(`<span id="z1r1943el_1dx.fits"><a href="/get/${reference}">${reference}</a></span>`);
   expect(html).toContain(`<span id="${CONTEXT}"><a href="/get/${delivered.context.newContext}">${delivered.context.newContext}</a></span>`);
   expect(html).not.toContain('id="error_message"');
-  const json = await fetch(`${url}/submission/${resultsId}/progress.json`);
-  expect(((await json.json()) as { submissionId: string }).submissionId).toBe(resultsId);
-  expect((await fetch(`${url}/display_result/no-such-submission`)).status).toBe(404);
-  expect((await fetch(`${url}/submission/no-such-submission/progress.json`)).status).toBe(404);
+  const json = await web.get(`/submission/${resultsId}/progress.json`);
+  expect(json.json<{ submissionId: string }>().submissionId).toBe(resultsId);
+  expect((await fetch(`${url}/submission/${resultsId}/progress.json`)).status).toBe(403);
+  expect((await web.get('/display_result/no-such-submission')).status).toBe(404);
+  expect((await web.get('/submission/no-such-submission/progress.json')).status).toBe(404);
 
   // A second confirm, as the client would post it: refused in the error div it reports.
-  const web = new WebSession(url);
-  await web.login('alice', 'alice-password', 'cos');
-  await web.get(`/display_result/${resultsId}`);
   const again = await web.post('/submit_confirm_pipeline/', { results_id: resultsId, button: 'confirm' });
   expect(again.status).toBe(200);
   expect(errorDiv(again.text)).toMatch(/^ERROR: .*already confirmed/);

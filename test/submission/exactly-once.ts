@@ -91,10 +91,14 @@ export async function expectDeliveredAndArchived(site: SubmissionSite, resultsId
   const deliveries = path.join(site.config.serverFiles, 'deliveries');
   const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery, 240_000);
   await expectDeliveredOnce(site, resultsId, delivered, { deliveryId: 1, context: 'hst_0730.pmap' });
-  expect(ls(deliveries)).toEqual(['opus_1_i.cat', ...names].sort());
+  // The ready submission's files, and the imap and pmap made at confirm.
+  const all = deliveredNames(delivered);
+  expect(all).toEqual(expect.arrayContaining(names));
+  expect(all.filter((n) => !names.includes(n)).map((n) => path.extname(n)).sort()).toEqual(['.imap', '.pmap']);
+  expect(ls(deliveries)).toEqual(['opus_1_i.cat', ...all].sort());
   for (let i = 0; i < 3; i++) archiveStep(deliveries);
   const archived = await waitForProgress(site, resultsId, (x) => x.status === 'archived', 120_000);
-  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'archived' } })).toBe(names.length);
+  expect(await site.db.models.CatalogFile.count({ where: { name: all, state: 'archived' } })).toBe(all.length);
   return archived;
 }
 

@@ -34,7 +34,7 @@ it('delivers and archives exactly once when MariaDB restarts in the middle of th
   const blocker = await holdCatalogRows(site, names);
   void blocker.done.catch(() => undefined);
   await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
-  await activityStarted(site, resultsId, 'deliverSubmission', 120_000, () => worker!.output());
+  await activityStarted(site, resultsId, 'confirmSubmission', 120_000, () => worker!.output());
   const deliveries = path.join(site.config.serverFiles, 'deliveries');
   const deadline = Date.now() + 60_000;
   while (!names.every((n) => ls(deliveries).includes(n))) {

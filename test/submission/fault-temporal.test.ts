@@ -32,7 +32,7 @@ it('delivers and archives exactly once when the Temporal server restarts in the 
   // Hold the submission's catalog rows so the delivery stops inside its transaction.
   const blocker = await holdCatalogRows(site, names);
   await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
-  await activityStarted(site, resultsId, 'deliverSubmission', 120_000, () => worker!.output());
+  await activityStarted(site, resultsId, 'confirmSubmission', 120_000, () => worker!.output());
 
   // Temporal goes down while the delivery is blocked; the delivery then finishes with no
   // server to report to; Temporal comes back on the same file.

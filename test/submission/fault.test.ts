@@ -37,7 +37,7 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
   const ready = await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed');
   expect(ready.status).toBe('ready');
   const names = [...ready.files.map((f) => f.name!), ...ready.generated.map((g) => g.name)].sort();
-  expect(ready.context.newContext).toBe('hst_0730.pmap'); // the next serial after hst_0729.pmap
+  expect(ready.context.newContext).toBeUndefined(); // the imap and the pmap are made at confirm
 
   // Hold the submission's catalog rows: the delivery blocks after its catalog and links,
   // inside the transaction that marks the files delivered.
@@ -52,14 +52,19 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
     const linked = names.every((n) => fs.existsSync(path.join(deliveries, n)));
     const { raw } = await handle.describe();
     const started = raw.pendingActivities?.some(
-      (a) => a.activityType?.name === 'deliverSubmission' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      (a) => a.activityType?.name === 'confirmSubmission' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
     );
     if (linked && started && ls(catalogs).length === 1) break;
     if (Date.now() > deadline) throw new Error(`delivery never reached its transaction:\n${worker?.output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   await new Promise((r) => setTimeout(r, 500)); // into the blocked UPDATE
-  expect(ls(deliveries)).toEqual(names); // files linked, catalog not yet offered to the archive
+  // Files linked, with the imap and pmap made at confirm; catalog not yet offered to the archive.
+  const made = ls(deliveries).filter((n) => !names.includes(n));
+  expect(made.map((n) => path.extname(n)).sort()).toEqual(['.imap', '.pmap']);
+  expect(made).toContain('hst_0730.pmap'); // the next serial after hst_0729.pmap
+  const all = [...names, ...made].sort();
+  expect(ls(deliveries)).toEqual(all);
 
   await stopProcess(worker, 'SIGKILL');
   blocker.release();
@@ -70,10 +75,10 @@ it('delivers exactly once after the worker is killed with SIGKILL during deliver
   const catalog = delivered.delivery!.catalog;
   expect(catalog).toBe('opus_1_i.cat');
   expect(ls(catalogs)).toEqual([catalog]);
-  expect(ls(deliveries)).toEqual([catalog, ...names].sort());
-  expect(fs.readFileSync(path.join(catalogs, catalog), 'utf8')).toBe(names.join('\n') + '\n');
-  expect(await site.db.models.CatalogFile.count({ where: { name: names, state: 'delivered', catalogLink: path.join(deliveries, catalog) } })).toBe(names.length);
-  expect(await site.db.models.AuditRecord.count({ where: { action: 'batch submit' } })).toBe(names.length + 1);
+  expect(ls(deliveries)).toEqual([catalog, ...all].sort());
+  expect(fs.readFileSync(path.join(catalogs, catalog), 'utf8')).toBe(all.join('\n') + '\n');
+  expect(await site.db.models.CatalogFile.count({ where: { name: all, state: 'delivered', catalogLink: path.join(deliveries, catalog) } })).toBe(all.length);
+  expect(await site.db.models.AuditRecord.count({ where: { action: 'batch submit' } })).toBe(all.length + 1);
   expect((await defaultContexts(site.db)).edit).toBe('hst_0730.pmap');
 
   // Every number drawn once: each counter holds the last number drawn, the one recorded.

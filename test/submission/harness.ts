@@ -93,6 +93,8 @@ export interface SiteOptions {
   temporalAddress?: string;
   /** A MariaDB server of the test's own, `mysql://user:pass@host:port` (default ops/runtests' one). */
   mysqlUrl?: string;
+  /** More site settings (CRDS_SUBMISSION_EXPIRY, CRDS_CONTEXT_LOCK_LEASE, ...), for the worker and the web alike. */
+  env?: Record<string, string>;
 }
 
 export async function startSubmissionSite(prefix: string, options: SiteOptions = {}): Promise<SubmissionSite> {
@@ -118,6 +120,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
     CRDS_MAIL_FROM: 'crds@test.example',
     CRDS_MAIL_TO: 'datamng@test.example',
     CRDS_SPECS_DIR: specsDir,
+    ...options.env,
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.databaseUrl);
@@ -133,7 +136,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
     ),
   });
   const client = new Client({ connection, namespace });
-  const service = createSubmissionService({ client: async () => client, config, confirmTimeoutMs: 120_000, archivePollMs: 200 });
+  const service = createSubmissionService({ client: async () => client, config, db, archivePollMs: 200 });
   return {
     observatory,
     context,
@@ -175,6 +178,15 @@ export function cosVariant(tag: string, name = 'z1r1943el_1dx.fits'): Buffer {
   const at = bytes.indexOf('LP3-------');
   if (at < 0 || tag.length !== 1) throw new Error(`no DESCRIP card in ${name}, or not a one-character tag`);
   bytes.write(`LP3${tag}`, at, 'latin1');
+  return bytes;
+}
+
+/** The real ACS distortion table (IDCTAB, v8q14451j_idc.fits) with its DESCRIP's first character set to `tag`. */
+export function acsVariant(tag: string): Buffer {
+  const bytes = fs.readFileSync(path.join(HST_REFERENCES, 'v8q14451j_idc.fits'));
+  const at = bytes.indexOf("DESCRIP = 'YSIZE for POL");
+  if (at < 0 || tag.length !== 1) throw new Error('no DESCRIP card in v8q14451j_idc.fits, or not a one-character tag');
+  bytes.write(tag, at + "DESCRIP = '".length, 'latin1');
   return bytes;
 }
 
@@ -289,7 +301,7 @@ export async function startWebApp(
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const config = loadConfig({ ...site.env, PORT: String(port), CRDS_SITE_URL: url });
   const link = new TemporalLink(config.temporal.address, config.temporal.namespace);
-  const submissions = options.service ?? createSubmissionService({ client: () => link.client(), config, archivePollMs: 300 });
+  const submissions = options.service ?? createSubmissionService({ client: () => link.client(), config, db: site.db, archivePollMs: 300 });
   const server = createWebServer({ config, db: site.db, temporal: link, catalogRefreshMs: 0, secretKey, submissions }).listen(port!, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {

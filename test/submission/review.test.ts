@@ -5,6 +5,8 @@
 // collisions with another submission made from the same parents (not yet confirmed, then
 // delivered).
 import * as fs from 'node:fs';
+import { setGroup } from '../../db/accounts';
+import { WebSession } from '../web/web-session';
 import { lockFor, placeCosVariant, request, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
 
 jest.setTimeout(300_000);
@@ -13,12 +15,17 @@ let site: SubmissionSite;
 let worker: { close(): Promise<void> } | undefined;
 let web: WebApp | undefined;
 let url: string;
+/** alice's logged-in session: result pages are the submitter's (and their group's). */
+let reader: WebSession;
 
 beforeAll(async () => {
   site = await startSubmissionSite('review');
   worker = await startWorkerInProcess(site);
   web = await startWebApp(site, 'review-test-secret-0123456789abcdef', { service: site.service });
   url = web.url;
+  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
+  reader = new WebSession(url);
+  expect((await reader.login('alice', 'alice-password', 'cos')).status).toBe(302);
 });
 
 afterAll(async () => {
@@ -28,9 +35,9 @@ afterAll(async () => {
 });
 
 const page = async (resultsId: string): Promise<string> => {
-  const res = await fetch(`${url}/display_result/${resultsId}`);
+  const res = await reader.get(`/display_result/${resultsId}`);
   expect(res.status).toBe(200);
-  return res.text();
+  return res.text;
 };
 
 /** The text of the element with `id`, tags removed and blanks collapsed. */
@@ -85,16 +92,13 @@ it('shows on the ready page the rule differences of every new mapping and the co
   expect({ status: p1.status, reason: p1.reason, findings: p1.files[0]!.certify!.errors ? p1.files[0]!.certify!.findings : [] }).toEqual({ status: 'ready', reason: undefined, findings: [] });
   expect(p1.groupCheck).toEqual([expect.objectContaining({ errors: 0, references: ['z1r1943el_1dx.fits'] })]);
 
-  // Its own differences: the rmap gains the new reference; the imap and pmap name the new rmap.
+  // Its own differences: the rmap gains the new reference (the imap and the pmap come at confirm).
   const ref = p1.files[0]!.name!;
-  const rmap = p1.generated.find((g) => g.name.endsWith('.rmap'))!;
-  const imap = p1.generated.find((g) => g.name.endsWith('.imap'))!;
-  const pmap = p1.generated.find((g) => g.name.endsWith('.pmap'))!;
+  expect(p1.generated.map((g) => g.name)).toEqual([expect.stringMatching(/^hst_cos_xtractab_\d{4}\.rmap$/)]);
+  const rmap = p1.generated[0]!;
   expect(rmap.differences!.length).toBeGreaterThan(0);
   expect(rmap.differences!.join('\n')).toContain(`'${ref}'`);
   expect(rmap.differences![0]).toMatch(/^DETECTOR=\w+ OBSTYPE=\w+ LIFE_ADJ=[\d.-]+ · useafter \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · (added terminal|replaced) /);
-  expect(imap.differences!.join('\n')).toContain(`${rmap.derivedFrom} → ${rmap.name}`);
-  expect(pmap.differences!.join('\n')).toContain(`${imap.derivedFrom} → ${imap.name}`);
 
   // Alone, nothing collides.
   let html = await page(first.resultsId);
@@ -120,14 +124,26 @@ it('shows on the ready page the rule differences of every new mapping and the co
   collisions = section(await page(second.resultsId), 'collisions', 'div');
   for (const g of p1.generated) expect(collisions).toContain(g.name);
 
-  // The second is confirmed and delivered: the first still warns, now of delivered rules.
+  // The second is confirmed and delivered: its imap and pmap name the new rmap.
   await site.service.decide(second.resultsId, { action: 'confirm', username: 'alice', lock });
-  await waitForProgress(site, second.resultsId, (x) => !!x.delivery);
+  const d2 = await waitForProgress(site, second.resultsId, (x) => !!x.delivery);
+  const rmap2 = d2.generated.find((g) => g.name.endsWith('.rmap'))!;
+  const imap2 = d2.generated.find((g) => g.name.endsWith('.imap'))!;
+  const pmap2 = d2.generated.find((g) => g.name.endsWith('.pmap'))!;
+  expect(imap2.differences!.join('\n')).toContain(`${rmap2.derivedFrom} → ${rmap2.name}`);
+  expect(pmap2.differences!.join('\n')).toContain(`${imap2.derivedFrom} → ${imap2.name}`);
+  // The first still warns, now of delivered rules, and its confirm is refused: the same type
+  // was delivered meanwhile, so its rmap would drop the second's reference.
   collisions = section(await page(first.resultsId), 'collisions', 'div');
-  expect(collisions).toContain(`${p2.generated.find((g) => g.name.endsWith('.pmap'))!.name} (delivered, by alice`);
+  expect(collisions).toContain(`${rmap2.name} (delivered, by alice`);
+  // (Confirming the second released alice's lock: she takes it again and forces.)
+  const again = await lockFor(site, 'alice', 'cos');
+  await expect(site.service.decide(first.resultsId, { action: 'force', username: 'alice', lock: again })).rejects.toThrow(
+    `Cannot confirm: '${rmap.name}' was made from '${rmap.derivedFrom}', but context '${d2.context.newContext}' now uses '${rmap2.name}' for cos xtractab. Another submission delivered rules of the same type meanwhile; please submit your files again.`,
+  );
+  expect((await site.service.progress(first.resultsId))!.status).toBe('ready');
 
   // Cancelled, the first is gone from the second's (finished) page and leaves nothing.
-  const again = await lockFor(site, 'alice', 'cos');
   await site.service.decide(first.resultsId, { action: 'cancel', username: 'alice', lock: again });
   await waitForProgress(site, first.resultsId, (x) => x.status === 'cancelled');
   expect(await site.db.models.CatalogFile.count({ where: { name: p1.generated.map((g) => g.name) } })).toBe(0);
