@@ -4,6 +4,7 @@
 // as a puzzling connection error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { opsConfig, type OpsConfig } from './ops';
 
 export const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'] as const;
 export type Observatory = (typeof OBSERVATORIES)[number];
@@ -45,6 +46,8 @@ export interface Config {
     /** Everyone told about every submission, besides the submitter. */
     to: string[];
   };
+  /** Nightly, backup, restore and mirror settings (config/ops.ts). */
+  ops: OpsConfig;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
       from: mailAddresses(env, 'CRDS_MAIL_FROM', 'crds-servers@localhost')[0]!,
       to: mailAddresses(env, 'CRDS_MAIL_TO', ''),
     },
+    ops: opsConfig(env, mailAddresses),
   };
   return deepFreeze(config);
 }

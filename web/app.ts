@@ -19,6 +19,7 @@ import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
 import { createSubmissionService, type SubmissionService } from './submissions';
+import { maintenanceGate, mirrorRouter, opsDashboardRouter } from './ops';
 
 export interface AppDeps {
   config: Config;
@@ -66,8 +67,12 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const rules = new RulesCache(path.join(deps.config.fileCache, 'mappings', deps.config.observatory));
   const submissions =
     deps.submissions === undefined ? createSubmissionService({ client: () => deps.temporal.client(), config: deps.config }) : (deps.submissions ?? undefined);
-  const jsonRpc = jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions });
+  const maintenance = maintenanceGate(deps.config);
+  const jsonRpc = maintenance.jsonRpc(jsonRpcHandler({ config: deps.config, db: deps.db, view, rules, submissions }));
+  app.use(maintenance.pages());
+  app.use(mirrorRouter(deps.config));
   app.use(downloadsRouter({ config: deps.config, view }));
+  app.get('/static/vendor/chart.umd.js', (_req, res) => res.sendFile(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js')));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
   // Interactive pages: a csrftoken cookie on every response, the session (which renews the
@@ -89,6 +94,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   };
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
   app.get('/', async (_req, res) => {
