@@ -44,12 +44,17 @@ function runTool(command: string, args: string[], env: NodeJS.ProcessEnv, stdin?
     const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (stdout) child.stdout.pipe(fs.createWriteStream(stdout));
-    else child.stdout.resume();
+    // The dump is complete only once its file is flushed, not when the tool exits.
+    const written = stdout
+      ? new Promise<void>((ok, fail) => child.stdout.pipe(fs.createWriteStream(stdout)).on('finish', ok).on('error', fail))
+      : (child.stdout.resume(), Promise.resolve());
     if (stdin) fs.createReadStream(stdin).on('error', reject).pipe(child.stdin);
     else child.stdin.end();
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(command)} failed (${code}): ${stderr.trim().slice(0, 2000)}`))));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${path.basename(command)} failed (${code}): ${stderr.trim().slice(0, 2000)}`));
+      written.then(resolve, reject);
+    });
   });
 }
 

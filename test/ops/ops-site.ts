@@ -107,7 +107,7 @@ export async function startOpsSite(prefix: string, options: OpsSiteOptions = {})
     client,
     namespace,
     async startWorkerProcess(extraEnv = {}) {
-      site.workerProcess = await startProcess('workers/main.ts', { ...env, ...extraEnv }, /Worker state changed[\s\S]*RUNNING/);
+      site.workerProcess = await startProcess('workers/main.ts', { ...env, ...extraEnv }, /Worker state changed[\s\S]*RUNNING/, 240_000);
       return site.workerProcess;
     },
     async close() {
