@@ -343,8 +343,9 @@ export function createBackupActivities(deps: { db: Database; config: Config }) {
     },
     /** Which backup a restore uses (a name, `latest` or a folder), resolved once for the whole workflow. */
     async resolveBackupDir(input: { backup?: string }): Promise<{ dir: string; name: string; files: number; references: number; bytes: number }> {
-      const dir = fs.realpathSync(resolveBackup(config, input.backup));
-      const m = readManifest(dir);
+      const named = resolveBackup(config, input.backup);
+      const m = readManifest(named);
+      const dir = fs.realpathSync(named);
       return { dir, name: m.name, files: m.files.length, references: m.references.length, bytes: m.bytes };
     },
     async restoreDatabase(input: { dir: string }): Promise<{ bytes: number }> {

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import type { BackupSummary, BackupManifest } from '../../activities/backup';
 import type { RestoreResult } from '../../workflows/operations';
 import { digestFile, walkFiles } from '../../activities/ops-files';
-import { crds } from '../jsonrpc/site';
+import { crds, run } from '../jsonrpc/site';
+import { REPO_ROOT } from '../support/paths';
 import { uniqueName } from '../support/services';
 import { CONTEXTS, siteFiles, startOpsSite, subsetCache, tableRows, type OpsSite } from './ops-site';
 
@@ -82,6 +83,16 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     expect((await fetch(`${restored.url}/`)).status).toBe(200);
     expect(await tableRows(restored.db)).toEqual(await tableRows(origin.db));
     expect(await siteFiles(restored.config)).toEqual(await siteFiles(origin.config));
+  });
+
+  (dialect === 'mysql' ? it : it.skip)('ops/backup and ops/restore follow their workflows and exit non-zero on failure', async () => {
+    const ok = await run(path.join(REPO_ROOT, 'ops', 'backup'), ['--name', 'by-hand'], origin.env);
+    expect(ok.stdout).toMatch(/^backup by-hand: \d+ files, [\d.]+ MB copied, 5 references listed/);
+    expect(ok.status).toBe(0);
+    expect(fs.existsSync(path.join(origin.config.serverFiles, 'backups', 'by-hand', 'manifest.json'))).toBe(true);
+    const bad = await run(path.join(REPO_ROOT, 'ops', 'restore'), ['no-such-backup'], restored.env);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('is not a complete backup: it has no manifest.json');
   });
 
   it('serves the same context to the real crds client after the restore', async () => {

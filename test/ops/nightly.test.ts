@@ -50,10 +50,10 @@ beforeAll(async () => {
   await site.db.models.CatalogFile.create({ ...template, id: undefined, name: MISSING, createdAt: undefined, updatedAt: undefined } as never);
   const victim = path.join(fileCache, 'mappings', 'hst', CORRUPTED);
   const bytes = fs.readFileSync(victim);
-  // One letter near the end changes case: the rmap still parses, its sha1 no longer matches.
+  // One digit near the end changes (0↔1, 2↔3, …): the rmap still parses, its sha1 no longer matches.
   let at = bytes.length - 40;
-  while (!/[A-Za-z]/.test(String.fromCharCode(bytes[at]!))) at--;
-  bytes[at] = bytes[at]! ^ 0x20;
+  while (!/[0-9]/.test(String.fromCharCode(bytes[at]!))) at--;
+  bytes[at] = bytes[at]! ^ 0x01;
   fs.writeFileSync(victim, bytes);
 });
 
