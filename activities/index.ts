@@ -4,6 +4,10 @@ import type { Database } from '../db';
 import { createLockActivities } from './locks';
 import { createMailActivities } from './mail';
 import { createSubmissionActivities } from './submission';
+import { createBackupActivities } from './backup';
+import { createMaintenanceActivities } from './maintenance-mode';
+import { createMirrorActivities } from './mirror';
+import { createNightlyActivities } from './nightly';
 
 export interface ActivityDeps {
   db: Database;
@@ -17,6 +21,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(deps.db),
     ...createSubmissionActivities(deps),
     ...createMailActivities(deps),
+    ...createBackupActivities(deps),
+    ...createMaintenanceActivities(deps),
+    ...createMirrorActivities(deps),
+    ...createNightlyActivities(deps),
   };
 }
 

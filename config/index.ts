@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { submissionSettings, type SubmissionSettings } from './submission';
+import { opsConfig, type OpsConfig } from './ops';
 
 export const OBSERVATORIES = ['hst', 'jwst', 'roman', 'tobs'] as const;
 export type Observatory = (typeof OBSERVATORIES)[number];
@@ -48,6 +49,8 @@ export interface Config {
   };
   /** Submission expiry, retry bound and context-lock lease (config/submission.ts). */
   submission: SubmissionSettings;
+  /** Nightly, backup, restore and mirror settings (config/ops.ts). */
+  ops: OpsConfig;
 }
 
 export class ConfigError extends Error {
@@ -227,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       to: mailAddresses(env, 'CRDS_MAIL_TO', ''),
     },
     submission: submissionSettings(env),
+    ops: opsConfig(env, mailAddresses),
   };
   return deepFreeze(config);
 }

@@ -23,6 +23,7 @@ import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
 import { createSubmissionService, type SubmissionService } from './submissions';
+import { maintenanceGate, mirrorRouter, opsDashboardRouter } from './ops';
 
 export interface AppDeps {
   config: Config;
@@ -81,11 +82,16 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const budget = deps.bodyBudget ?? new BodyBudget();
   const methodDeps = { config: deps.config, db: deps.db, view, rules, submissions };
   const metrics = new WebMetrics(new Set(Object.keys(methods(methodDeps))));
-  const jsonRpc = jsonRpcHandler(methodDeps, budget, metrics);
+  // Maintenance (a restore in progress): pages answer 503 and JSON-RPC a clear error.
+  const maintenance = maintenanceGate(deps.config);
+  const jsonRpc = maintenance.jsonRpc(jsonRpcHandler(methodDeps, budget, metrics));
   app.use(metrics.http());
   app.get('/metrics', metrics.endpoint());
+  app.use(maintenance.pages());
   app.use(budget.forms(256 * 1024));
+  app.use(mirrorRouter(deps.config));
   app.use(downloadsRouter({ config: deps.config, view }));
+  app.get('/static/vendor/chart.umd.js', (_req, res) => res.sendFile(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js')));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
   // Interactive pages: a csrftoken cookie on every response, the session (which renews the
@@ -108,6 +114,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(refuseNul());
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
   app.get('/', async (_req, res) => {

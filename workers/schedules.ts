@@ -7,8 +7,13 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 export interface ScheduleDefinition {
   scheduleId: string;
   workflowType: string;
-  every: Duration;
+  /** An interval, or (below) a time of day. */
+  every?: Duration;
+  /** Every day at this time, site time (ensureSchedules' timezone). */
+  dailyAt?: { hour: number; minute: number };
   memo: string;
+  /** Longest run (default 10 minutes). */
+  executionTimeout?: Duration;
 }
 
 /** One row per periodic job. */
@@ -19,19 +24,28 @@ export const SCHEDULES: ScheduleDefinition[] = [
     every: '5 minutes',
     memo: 'Deletes expired instrument locks (the original clear_expired_locks cron, every 5 minutes).',
   },
+  {
+    scheduleId: 'nightly',
+    workflowType: 'nightlyWorkflow',
+    dailyAt: { hour: 3, minute: 5 },
+    memo: 'Backup, consistency checks, self-test and diagnostics mail (the original nightly.cron.job, 03:05 site time).',
+    executionTimeout: '12 hours',
+  },
 ];
 
-function options(def: ScheduleDefinition, taskQueue: string): ScheduleOptions {
+function options(def: ScheduleDefinition, taskQueue: string, timezone?: string): ScheduleOptions {
   return {
     scheduleId: def.scheduleId,
-    spec: { intervals: [{ every: def.every }] },
+    spec: def.dailyAt
+      ? { calendars: [{ hour: def.dailyAt.hour, minute: def.dailyAt.minute }], timezone }
+      : { intervals: [{ every: def.every ?? '1 day' }] },
     action: {
       type: 'startWorkflow',
       workflowType: def.workflowType,
       taskQueue,
       // Runs are named <scheduleId>-<time> by Temporal: findable in Temporal UI.
       workflowId: def.scheduleId,
-      workflowExecutionTimeout: '10 minutes',
+      workflowExecutionTimeout: def.executionTimeout ?? '10 minutes',
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
     memo: { description: def.memo },
@@ -41,10 +55,10 @@ function options(def: ScheduleDefinition, taskQueue: string): ScheduleOptions {
 export type ScheduleOutcome = 'created' | 'updated';
 
 /** Creates every schedule, or brings an existing one up to date. */
-export async function ensureSchedules(client: Client, taskQueue: string): Promise<Record<string, ScheduleOutcome>> {
+export async function ensureSchedules(client: Client, taskQueue: string, settings: { timezone?: string } = {}): Promise<Record<string, ScheduleOutcome>> {
   const outcome: Record<string, ScheduleOutcome> = {};
   for (const def of SCHEDULES) {
-    const opts = options(def, taskQueue);
+    const opts = options(def, taskQueue, settings.timezone);
     try {
       await client.schedule.create(opts);
       outcome[def.scheduleId] = 'created';
