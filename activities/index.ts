@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Database } from '../db';
 import { createLockActivities } from './locks';
 import { createMailActivities } from './mail';
+import { createPublishActivities } from './publish';
 import { createSubmissionActivities } from './submission';
 
 export interface ActivityDeps {
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(deps.db),
     ...createSubmissionActivities(deps),
     ...createMailActivities(deps),
+    ...createPublishActivities(deps),
   };
 }
 
