@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Database } from '../db';
 import { createLockActivities } from './locks';
 import { createMailActivities } from './mail';
+import { createPublishActivities } from './publish';
 import { createSubmissionActivities } from './submission';
 import { createBackupActivities } from './backup';
 import { createMaintenanceActivities } from './maintenance-mode';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaintenanceActivities(deps),
     ...createMirrorActivities(deps),
     ...createNightlyActivities(deps),
+    ...createPublishActivities(deps),
   };
 }
 

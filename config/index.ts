@@ -30,6 +30,8 @@ export interface Config {
   serverFiles: string;
   /** The CRDS file cache the server serves from (mappings/<obs>, references/<obs>). */
   fileCache: string;
+  /** The read-only cache the sync-ops-to-grp schedule publishes into (CRDS_PUBLISH_DIR); none: no publishing. */
+  publishDir?: string;
   /** Type specs and constraint files for certify, <dir>/<obs>/{specs,tpns} (CRDS_SPECS_DIR; local default: the demo site's). */
   specsDir?: string;
   port: number;
@@ -218,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     serverFiles: folder(env, 'CRDS_SERVER_FILES', path.join(varDir(env), 'server_files')),
     fileCache: folder(env, 'CRDS_FILE_CACHE', path.join(varDir(env), 'file_cache')),
+    publishDir: env.CRDS_PUBLISH_DIR ? folder(env, 'CRDS_PUBLISH_DIR', '') : undefined,
     specsDir: shared ? (env.CRDS_SPECS_DIR ? folder(env, 'CRDS_SPECS_DIR', '') : undefined) : folder(env, 'CRDS_SPECS_DIR', path.join(REPO_ROOT, 'config', 'demo', 'specs')),
     port: listenPort,
     siteUrl: absoluteUrl(env, 'CRDS_SITE_URL', `http://localhost:${listenPort}`),

@@ -26,6 +26,7 @@ import {
   type SubmissionInput,
   type SubmissionProgress,
 } from '../workflows/submission-types';
+import { userMetadata } from '../workflows/metadata';
 import { jpollMessages, parseSince, type JpollMessage } from './jpoll';
 import { SubmissionRefused, type StartSubmission, type SubmissionRequest } from './submission-types';
 
@@ -105,6 +106,13 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
           { key: CRDS_OBSERVATORY, value: input.observatory },
         ],
         memo: { description: input.description },
+        ...userMetadata({
+          what: `submission ${resultsId} of ${input.files?.length ?? 0} file(s) for ${input.instrument}`,
+          who: input.username,
+          files: input.files,
+          contexts: input.pmapName ? [input.pmapName] : undefined,
+          more: { Observatory: input.observatory, Instrument: input.instrument, 'Context mode': input.pmapMode, Description: input.description, Result: input.resultUrl },
+        }),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

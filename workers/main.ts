@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   });
   const clientConnection = await Connection.connect({ address: cfg.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
-  const schedules = await ensureSchedules(client, cfg.temporal.taskQueue, { timezone: cfg.ops.timezone });
+  const schedules = await ensureSchedules(client, cfg.temporal.taskQueue, cfg);
   console.log(`worker: task queue ${cfg.temporal.taskQueue} on ${cfg.temporal.address}; schedules ${JSON.stringify(schedules)}`);
   try {
     await worker.run(); // until SIGINT/SIGTERM

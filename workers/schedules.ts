@@ -3,6 +3,8 @@
 // duplicated, and an operator's pause in Temporal UI is kept.
 import type { Duration } from '@temporalio/common';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Config } from '../config';
+import { userMetadata } from '../workflows/metadata';
 
 export interface ScheduleDefinition {
   scheduleId: string;
@@ -12,8 +14,10 @@ export interface ScheduleDefinition {
   /** Every day at this time, site time (ensureSchedules' timezone). */
   dailyAt?: { hour: number; minute: number };
   memo: string;
-  /** Longest run (default 10 minutes). */
-  executionTimeout?: Duration;
+  /** Created only on sites where this holds (ensureSchedules' config); none: everywhere. */
+  enabled?: (config: Config) => boolean;
+  /** A run's time limit; default 10 minutes. */
+  timeout?: Duration;
 }
 
 /** One row per periodic job. */
@@ -29,7 +33,16 @@ export const SCHEDULES: ScheduleDefinition[] = [
     workflowType: 'nightlyWorkflow',
     dailyAt: { hour: 3, minute: 5 },
     memo: 'Backup, consistency checks, self-test and diagnostics mail (the original nightly.cron.job, 03:05 site time).',
-    executionTimeout: '12 hours',
+    timeout: '12 hours',
+  },
+  {
+    scheduleId: 'sync-ops-to-grp',
+    workflowType: 'syncOpsToGrpWorkflow',
+    every: '10 minutes',
+    memo: 'Publishes the available files, then server_config, into the read-only cache CRDS_PUBLISH_DIR (the original sync_ops_to_grp cron, every 10 minutes).',
+    enabled: (config) => config.publishDir !== undefined,
+    // The first publish of a large site copies every reference; later ones only what changed.
+    timeout: '1 day',
   },
 ];
 
@@ -45,20 +58,33 @@ function options(def: ScheduleDefinition, taskQueue: string, timezone?: string):
       taskQueue,
       // Runs are named <scheduleId>-<time> by Temporal: findable in Temporal UI.
       workflowId: def.scheduleId,
-      workflowExecutionTimeout: def.executionTimeout ?? '10 minutes',
+      workflowExecutionTimeout: def.timeout ?? '10 minutes',
+      ...userMetadata({ what: `${def.scheduleId} (${def.dailyAt ? `daily at ${String(def.dailyAt.hour).padStart(2, '0')}:${String(def.dailyAt.minute).padStart(2, '0')}` : `every ${String(def.every)}`})`, who: `schedule ${def.scheduleId}`, more: { Does: def.memo } }),
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
     memo: { description: def.memo },
   };
 }
 
-export type ScheduleOutcome = 'created' | 'updated';
+export type ScheduleOutcome = 'created' | 'updated' | 'deleted';
 
-/** Creates every schedule, or brings an existing one up to date. */
-export async function ensureSchedules(client: Client, taskQueue: string, settings: { timezone?: string } = {}): Promise<Record<string, ScheduleOutcome>> {
+/**
+ * Creates every schedule, or brings an existing one up to date. Schedules with an `enabled`
+ * condition are created only when `config` satisfies it, and deleted when it no longer does;
+ * without `config` they are left alone. Times of day are in the config's site time zone.
+ */
+export async function ensureSchedules(client: Client, taskQueue: string, config?: Config): Promise<Record<string, ScheduleOutcome>> {
   const outcome: Record<string, ScheduleOutcome> = {};
   for (const def of SCHEDULES) {
-    const opts = options(def, taskQueue, settings.timezone);
+    if (def.enabled) {
+      if (!config) continue;
+      if (!def.enabled(config)) {
+        const gone = await client.schedule.getHandle(def.scheduleId).delete().then(() => true, () => false);
+        if (gone) outcome[def.scheduleId] = 'deleted';
+        continue;
+      }
+    }
+    const opts = options(def, taskQueue, config?.ops.timezone);
     try {
       await client.schedule.create(opts);
       outcome[def.scheduleId] = 'created';
