@@ -124,9 +124,9 @@ export function submitRouter(deps: SubmitDeps): express.Router {
 
   // The client opens a channel (no trailing slash; both are served) before uploading; the
   // POST above finds it in the session, as the original's views did.
-  router.get('/jpoll/open_channel', requireLogin(true), (req, res) => {
+  router.get('/jpoll/open_channel', requireLogin(true), async (req, res) => {
     const key = randomUUID();
-    deps.sessions.save(res, req.user!, { ...req.session!, jpollKey: key });
+    await deps.sessions.setJpollKey(req, key);
     res.json(key);
   });
 

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import connectBusboy from 'connect-busboy';
 import express, { type Request, type Response } from 'express';
 import type busboy from 'busboy';
-import { crossSiteGet, requireLogin } from './accounts';
+import { clientGet, requireLogin } from './accounts';
 import { CSRF_FIELD, csrfHeader, csrfMatches } from './sessions';
 import { isPlainEntry, listIngested, uploadNameProblem, type UploadFolders } from './upload-files';
 
@@ -302,7 +302,7 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
     res.json(true);
   };
   router.get('/upload/delete/:name', login, (req, res, next) => {
-    if (crossSiteGet(req)) {
+    if (!clientGet(req)) {
       res.status(403).json({ error: 'Delete uploads from this site’s own pages.' });
       return;
     }
