@@ -18,6 +18,7 @@ import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
 import { CrdsError, MappingStore, getFileProperties, mappingSeries, TypeSpecs } from '../crds';
 import { certifyInThread } from './certify-thread';
+import { certifiedCopy, sameUpload } from './certified-copy';
 import { checkGroup } from '../crds/certify';
 import { mappingDifferences, removeBoring, type Difference } from '../crds/diff';
 import { newContext, rmapInsertReferences, type ReferenceToInsert } from '../crds/refactor';
@@ -225,13 +226,13 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
 
   return {
     /**
-     * Links every file of the submitter's ingest folder into the submission's own folder
-     * (the ingest folder is left as it is until confirm) with sizes and SHA-1 sums.
+     * Copies every file of the submitter's ingest folder into the submission's own folder
+     * (certified-copy.ts; the ingest folder is left as it is until confirm) with sizes and SHA-1 sums.
      */
     async ingestSubmissionFiles(input: IngestInput): Promise<SubmittedFile[]> {
       const paths = submissionPaths(config, input.observatory);
       const ingest = paths.ingest(input.username);
-      const present = fs.existsSync(ingest) ? fs.readdirSync(ingest).filter((n) => fs.statSync(path.join(ingest, n)).isFile()).sort() : [];
+      const present = fs.existsSync(ingest) ? fs.readdirSync(ingest).filter((n) => fs.lstatSync(path.join(ingest, n)).isFile()).sort() : []; // no symbolic links
       const names = input.names ? [...input.names].sort() : present;
       const target = paths.submission(input.submissionId);
       // A re-run after the ingest folder was emptied (confirm) keeps what it linked before.
@@ -243,19 +244,15 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
       const files: SubmittedFile[] = [];
       for (const name of all) {
         const to = path.join(target, name);
+        const progress = (bytes: number) => heartbeat({ file: name, bytes });
         if (!fs.existsSync(to)) {
           if (!present.includes(name)) throw userError(`File '${name}' is no longer in your ingest folder.`);
-          try {
-            linkOnce(path.join(ingest, name), to);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-            fs.copyFileSync(path.join(ingest, name), `${to}.tmp`);
-            fs.renameSync(`${to}.tmp`, to);
-          }
+          // A private copy, never a link: later writes to the ingest file cannot reach it.
+          const copied = await certifiedCopy(path.join(ingest, name), to, progress);
+          files.push({ uploadedAs: name, size: copied.size, sha1sum: copied.sha1sum });
+        } else {
+          files.push({ uploadedAs: name, size: fs.statSync(to).size, sha1sum: await sha1sum(to, progress) });
         }
-        const size = fs.statSync(to).size;
-        const sha1 = await sha1sum(to, (bytes) => heartbeat({ file: name, bytes }));
-        files.push({ uploadedAs: name, size, sha1sum: sha1 });
       }
       const identical = await db.models.CatalogFile.findAll({ attributes: ['name', 'sha1sum'], where: { sha1sum: files.map((f) => f.sha1sum), state: { [Op.ne]: 'uploaded' } } });
       for (const f of files) {
@@ -575,15 +572,11 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
         });
       }
       await releaseLocks(db, input.username);
-      // Ingest copies that are still the very files submitted (same inode) go, as at the original's confirm.
+      // Ingest copies that are still the files submitted go, as at the original's confirm.
       const own = paths.submission(input.submissionId);
       for (const name of input.uploadedAs) {
         const ingest = path.join(paths.ingest(input.username), name);
-        try {
-          if (fs.statSync(ingest).ino === fs.statSync(path.join(own, name)).ino) fs.rmSync(ingest);
-        } catch {
-          /* already gone */
-        }
+        if (sameUpload(ingest, path.join(own, name))) fs.rmSync(ingest, { force: true });
       }
       // Publish: stage a hidden link, record that it is staged, rename it into place. A
       // missing stage after the record means the rename happened (maybe the archive is done).
