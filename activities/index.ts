@@ -2,6 +2,7 @@
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { createLockActivities } from './locks';
+import { createCleanupActivities } from './cleanup';
 import { createMailActivities } from './mail';
 import { createSubmissionActivities } from './submission';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(deps.db),
     ...createSubmissionActivities(deps),
     ...createMailActivities(deps),
+    ...createCleanupActivities(deps),
   };
 }
 

@@ -85,7 +85,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     res.locals.csrfToken = req.csrfToken;
     next();
   });
-  app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes }));
+  app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes, quota: { bytes: deps.config.security.userQuotaBytes, files: deps.config.security.userQuotaFiles } }));
   app.use(requireCsrf());
   const instruments = async (): Promise<string[]> => {
     const { defaults } = await view.current();

@@ -96,6 +96,12 @@ export function submitRouter(deps: SubmitDeps): express.Router {
     const ingestDir = folders.ingest(req.session!.username);
     const files = await listIngested(ingestDir);
     if (files.length === 0) return refuse('No input files were specified.');
+    // The ingest folder can also be filled directly (the upload bypass): the quota holds here too.
+    const { userQuotaFiles, userQuotaBytes } = deps.config.security;
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    if (files.length > userQuotaFiles || bytes > userQuotaBytes) {
+      return refuse(`Your ingest folder holds ${files.length} files (${bytes} bytes), more than your quota of ${userQuotaFiles} files and ${userQuotaBytes} bytes: delete some first.`, 413);
+    }
     const user = req.user!;
     const request: SubmissionRequest = {
       kind: 'batch_submit_references',

@@ -19,6 +19,12 @@ export const SCHEDULES: ScheduleDefinition[] = [
     every: '5 minutes',
     memo: 'Deletes expired instrument locks (the original clear_expired_locks cron, every 5 minutes).',
   },
+  {
+    scheduleId: 'clean-abandoned-uploads',
+    workflowType: 'cleanAbandonedUploadsWorkflow',
+    every: '1 hour',
+    memo: 'Removes partial uploads and temporaries untouched for CRDS_UPLOAD_MAX_AGE_HOURS, and expired web sessions.',
+  },
 ];
 
 function options(def: ScheduleDefinition, taskQueue: string): ScheduleOptions {
