@@ -2,6 +2,7 @@
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { createLockActivities } from './locks';
+import { createCleanupActivities } from './cleanup';
 import { createMailActivities } from './mail';
 import { createPublishActivities } from './publish';
 import { createSubmissionActivities } from './submission';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMirrorActivities(deps),
     ...createNightlyActivities(deps),
     ...createPublishActivities(deps),
+    ...createCleanupActivities(deps),
   };
 }
 

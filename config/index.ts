@@ -53,6 +53,28 @@ export interface Config {
   submission: SubmissionSettings;
   /** Nightly, backup, restore and mirror settings (config/ops.ts). */
   ops: OpsConfig;
+  /** Hardening settings (issue 13): sessions, login throttling, upload quotas and clean-up. */
+  security: SecuritySettings;
+}
+
+export interface SecuritySettings {
+  /** A web session unused this long ends (CRDS_SESSION_IDLE_MINUTES, default 240). */
+  sessionIdleMs: number;
+  /** Failed logins allowed per account, and per client address, within loginWindowMs (CRDS_LOGIN_FAILURES_PER_ACCOUNT 10, CRDS_LOGIN_FAILURES_PER_ADDRESS 50). */
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  /** CRDS_LOGIN_WINDOW_MINUTES, default 15. */
+  loginWindowMs: number;
+  /** Password hashes computed at once (CRDS_PASSWORD_HASHING, default 2): the rest wait, so logins cannot take the thread pool downloads use. */
+  passwordHashing: number;
+  /** Reverse proxies in front of the web whose X-Forwarded-For is believed (CRDS_TRUST_PROXY, default 0). */
+  trustProxy: number;
+  /** Bytes one user may hold in uploads and the ingest folder (CRDS_USER_QUOTA_BYTES, default 64 GiB). */
+  userQuotaBytes: number;
+  /** Files one user may hold in the ingest folder (CRDS_USER_QUOTA_FILES, default 1000). */
+  userQuotaFiles: number;
+  /** Partial uploads and temporaries untouched this long are removed (CRDS_UPLOAD_MAX_AGE_HOURS, default 24). */
+  abandonedUploadMs: number;
 }
 
 export class ConfigError extends Error {
@@ -198,6 +220,31 @@ function byteCount(env: Env, name: string, fallback: number): number {
   return Number(raw);
 }
 
+function positiveInteger(env: Env, name: string, fallback: number, what: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected a positive whole number of ${what}`);
+  }
+  return Number(raw);
+}
+
+function securitySettings(env: Env): SecuritySettings {
+  const minutes = (name: string, fallback: number) => positiveInteger(env, name, fallback, 'minutes') * 60_000;
+  const trustProxy = env.CRDS_TRUST_PROXY === '0' ? 0 : positiveInteger(env, 'CRDS_TRUST_PROXY', 0, 'proxies');
+  return {
+    sessionIdleMs: minutes('CRDS_SESSION_IDLE_MINUTES', 240),
+    loginFailuresPerAccount: positiveInteger(env, 'CRDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 'failed logins'),
+    loginFailuresPerAddress: positiveInteger(env, 'CRDS_LOGIN_FAILURES_PER_ADDRESS', 50, 'failed logins'),
+    loginWindowMs: minutes('CRDS_LOGIN_WINDOW_MINUTES', 15),
+    passwordHashing: positiveInteger(env, 'CRDS_PASSWORD_HASHING', 2, 'hashes'),
+    trustProxy,
+    userQuotaBytes: byteCount(env, 'CRDS_USER_QUOTA_BYTES', 64 * 1024 ** 3),
+    userQuotaFiles: positiveInteger(env, 'CRDS_USER_QUOTA_FILES', 1000, 'files'),
+    abandonedUploadMs: positiveInteger(env, 'CRDS_UPLOAD_MAX_AGE_HOURS', 24, 'hours') * 3_600_000,
+  };
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const observatory = oneOf(env, 'CRDS_OBSERVATORY', OBSERVATORIES, 'hst');
@@ -234,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     submission: submissionSettings(env),
     ops: opsConfig(env, mailAddresses),
+    security: securitySettings(env),
   };
   return deepFreeze(config);
 }

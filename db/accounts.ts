@@ -4,15 +4,20 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Database } from './index';
 import type { GroupRow, UserRow } from './models';
+import { endUserWebSessions } from './web-sessions';
+import { passwordHashing } from './password-gate';
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, keylen: 32 };
 const MIN_PASSWORD_LENGTH = 8;
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCallback(password, salt, keylen, { ...options, maxmem: 128 * options.N! * options.r! * 2 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
+  return passwordHashing.run(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scryptCallback(password, salt, keylen, { ...options, maxmem: 128 * options.N! * options.r! * 2 }, (err, key) =>
+          err ? reject(err) : resolve(key),
+        ),
+      ),
   );
 }
 
@@ -77,6 +82,8 @@ export async function setPassword(db: Database, username: string, password: stri
   const user = await db.models.User.findOne({ where: { username } });
   if (!user) throw new AccountError(`no user '${username}'`);
   await user.update({ passwordHash: await hashPassword(password) });
+  // Every session opened with the old password ends now, in every web process.
+  await endUserWebSessions(db, username);
 }
 
 /** The active user with this name and password, or null (never says which was wrong). */

@@ -27,7 +27,10 @@ function sequelizeFor(url: string): { sequelize: Sequelize; dialect: Dialect } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     const storage = file === ':memory:' ? ':memory:' : path.resolve(file);
-    if (storage !== ':memory:') fs.mkdirSync(path.dirname(storage), { recursive: true });
+    if (storage !== ':memory:') {
+      fs.mkdirSync(path.dirname(storage), { recursive: true });
+      privateFile(storage);
+    }
     const sequelize = new Sequelize({
       ...common,
       dialect: 'sqlite',
@@ -49,6 +52,16 @@ function sequelizeFor(url: string): { sequelize: Sequelize; dialect: Dialect } {
     return { sequelize, dialect: 'mysql' };
   }
   throw new DatabaseUrlError(`unsupported database URL ${JSON.stringify(redact(url))}: expected sqlite:<path> or mysql://...`);
+}
+
+/**
+ * The catalog holds password hashes and sessions: its file is made readable by its owner only
+ * (SQLite gives its -wal and -shm files the same mode), and an existing one is tightened.
+ */
+function privateFile(file: string): void {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const { mode, uid } = fs.statSync(file);
+  if (mode & 0o077 && uid === process.getuid?.()) fs.chmodSync(file, mode & 0o700);
 }
 
 /**

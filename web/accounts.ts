@@ -2,18 +2,24 @@
 // docs/submission-protocol.md §5.1–5.2). Logging in for an instrument takes its lock; every
 // interactive request of the holder renews it (sessions.ts); logging out releases it.
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Config } from '../config';
 import type { Database } from '../db';
+import { PasswordHashingBusy } from '../db/password-gate';
+import { loginThrottle } from './hardening';
 import { authenticate, maySubmitFor } from '../db/accounts';
 import { acquireLock, findLock, LockedError, releaseLocks } from '../db/locks';
 import type { InstrumentLockRow } from '../db/models';
 import { parseCookies, type Sessions } from './sessions';
 
 export interface AccountsDeps {
+  config: Config;
   db: Database;
   sessions: Sessions;
   /** The instruments one may log in for (those of the edit context). */
   instruments(): Promise<string[]>;
 }
+
+const MAX_PASSWORD_LENGTH = 1024;
 
 /** The real client's MAST token arrives as the password field and as this cookie. */
 const MAST_TOKEN_COOKIE = 'ASB-AUTH';
@@ -29,10 +35,20 @@ export function localPath(next: string, fallback = '/'): string {
 }
 
 /**
- * A GET that changes state (logout, the client's upload deletes) coming from another site's
- * page: browsers say so in Sec-Fetch-Site; the real client sends no such header.
+ * A GET that changes state (logout, the client's upload deletes) is done only for the real
+ * client, which sends no Sec-Fetch-* header and names this site as referer; browsers always
+ * send Sec-Fetch-Site, and an old one following another site's link sends that site as referer.
  */
-export const crossSiteGet = (req: Request): boolean => ['cross-site', 'same-site'].includes(req.get('sec-fetch-site') ?? '');
+export function clientGet(req: Request): boolean {
+  if (req.get('sec-fetch-site') !== undefined) return false;
+  const referer = req.get('referer');
+  if (referer === undefined) return true;
+  try {
+    return new URL(referer).host === req.get('host');
+  } catch {
+    return false;
+  }
+}
 
 /** Pages that need a signed-in user: the login page for a browser, 403 for JSON callers. */
 export function requireLogin(json = false): RequestHandler {
@@ -85,7 +101,11 @@ export function accountsRouter(deps: AccountsDeps): express.Router {
     await loginPage(res, { next: localPath(String(req.query.next ?? '/')), instrument: req.session?.instrument });
   });
 
-  router.post('/login/', async (req, res) => {
+  const throttle = loginThrottle(deps.config, (req, res, message) =>
+    loginPage(res, { username: field(req.body, 'username').trim(), instrument: field(req.body, 'instrument'), next: localPath(field(req.body, 'next')) }, message),
+  );
+
+  router.post('/login/', ...throttle, async (req, res) => {
     const username = field(req.body, 'username').trim();
     const password = field(req.body, 'password') || parseCookies(req.headers.cookie).get(MAST_TOKEN_COOKIE) || '';
     const instrument = (field(req.body, 'instrument') || 'none').trim().toLowerCase();
@@ -93,40 +113,54 @@ export function accountsRouter(deps: AccountsDeps): express.Router {
     // Failures are a 200 page with the error div: the client prints the div's text, while a
     // 4xx status would only give it "HTTP error status".
     const fail = async (message: string) => {
-      sessions.clear(res);
+      await sessions.end(req, res);
       await loginPage(res, { username, instrument, next }, message);
     };
     if (!username || !password) return fail('Enter a user name and a password.');
+    // No real password or token is this long; hashing megabytes would only cost the server.
+    if (password.length > MAX_PASSWORD_LENGTH || username.length > 150) return fail('Invalid user name or password.');
     const instruments = await deps.instruments();
     if (instrument !== 'none' && !instruments.includes(instrument)) {
       return fail(`Unknown instrument '${instrument}': choose one of ${[...instruments, 'none'].join(', ')}.`);
     }
-    const user = await authenticate(db, username, password);
+    let user;
+    try {
+      user = await authenticate(db, username, password);
+    } catch (err) {
+      if (!(err instanceof PasswordHashingBusy)) throw err;
+      res.status(503).set('retry-after', '5');
+      return fail(err.message);
+    }
     if (!user) return fail('Invalid user name or password.');
+    let lock: InstrumentLockRow | null = null;
     if (instrument !== 'none') {
       if (!(await maySubmitFor(db, user, instrument))) return fail(`User '${username}' may not submit files for instrument '${instrument}'.`);
       // Keep the instrument already held; give up any other before taking a new one.
       const held = await findLock(db, username);
       if (held && held.name !== instrument) await releaseLocks(db, username);
       try {
-        await acquireLock(db, { name: instrument, username });
+        lock = await acquireLock(db, { name: instrument, username });
       } catch (err) {
         if (err instanceof LockedError) return fail(err.message);
         throw err;
       }
     }
-    sessions.save(res, user, { username, instrument, issuedAt: Date.now() });
+    await sessions.open(req, res, user, { instrument, lock });
     res.redirect(302, next);
   });
 
-  router.get('/logout/', async (req, res) => {
-    if (crossSiteGet(req)) {
-      res.status(403).render('error', { title: 'Forbidden', message: 'Log out from this site’s own pages.' });
-      return;
-    }
+  const logout = async (req: Request, res: Response) => {
     if (req.session) await releaseLocks(db, req.session.username);
-    sessions.clear(res);
+    await sessions.end(req, res);
     res.redirect(302, '/');
+  };
+  // Our pages log out with a POST (CSRF-checked like every POST). The GET stays for the real
+  // client's `crds submit --logout`, which sends no Sec-Fetch-* headers and names this site
+  // as referer: a browser's GET (a link, an image another page embeds) only gets the form.
+  router.post('/logout/', logout);
+  router.get('/logout/', async (req, res) => {
+    if (clientGet(req)) return logout(req, res);
+    res.render('logout', { title: 'Log out' });
   });
 
   // Anonymous, as the original: the client asks before it logs in.

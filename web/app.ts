@@ -7,7 +7,9 @@ import express from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import type { TemporalLink } from './temporal';
-import { healthReport } from './health';
+import { healthReport, publicHealth } from './health';
+import { securityHeaders } from './hardening';
+import { passwordHashing } from '../db/password-gate';
 import { CatalogView, RulesCache } from './catalog-view';
 import { jsonRpcHandler } from './jsonrpc';
 import { BodyBudget } from './body-budget';
@@ -68,6 +70,9 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.set('views', path.join(__dirname, 'views'));
   app.set('view engine', 'ejs');
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.security.trustProxy);
+  app.use(securityHeaders(deps.config));
+  passwordHashing.setLimit(deps.config.security.passwordHashing);
   app.locals.site = {
     observatory: deps.config.observatory,
     usecase: deps.config.usecase,
@@ -94,17 +99,17 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.get('/static/vendor/chart.umd.js', (_req, res) => res.sendFile(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js')));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
 
-  // Interactive pages: a csrftoken cookie on every response, the session (which renews the
-  // user's locks), then uploads (they check their multipart token while streaming), then
+  // Interactive pages: the session (which renews the user's locks) and a csrftoken cookie on
+  // every response, then uploads (they check their multipart token while streaming), then
   // the CSRF check of every other unsafe request.
-  const sessions = new Sessions(deps.db, deps.secretKey ?? randomBytes(32).toString('hex'), deps.config.siteUrl);
+  const sessions = new Sessions(deps.db, deps.secretKey ?? randomBytes(32).toString('hex'), deps.config.siteUrl, deps.config.security.sessionIdleMs);
   const folders = new UploadFolders(deps.config.serverFiles);
-  app.use(sessions.csrfCookie(), sessions.middleware(), (req, res, next) => {
+  app.use(sessions.middleware(), (req, res, next) => {
     res.locals.session = req.session;
     res.locals.csrfToken = req.csrfToken;
     next();
   });
-  app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes }));
+  app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes, quota: { bytes: deps.config.security.userQuotaBytes, files: deps.config.security.userQuotaFiles } }));
   app.use(requireCsrf());
   const instruments = async (): Promise<string[]> => {
     const { defaults } = await view.current();
@@ -112,18 +117,19 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     return context ? rules.context(context).instruments().sort() : [];
   };
   app.use(refuseNul());
-  app.use(accountsRouter({ db: deps.db, sessions, instruments }));
+  app.use(accountsRouter({ config: deps.config, db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
-  app.get('/', async (_req, res) => {
-    res.render('home', { title: 'Home', health: await healthReport(deps) });
+  // Where the database and Temporal are, and why they fail, only for superusers.
+  app.get('/', async (req, res) => {
+    res.render('home', { title: 'Home', health: await healthReport(deps), healthDetails: !!req.user?.isSuperuser });
   });
 
-  app.get('/health', async (_req, res) => {
+  app.get('/health', async (req, res) => {
     const report = await healthReport(deps);
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+    res.status(report.status === 'ok' ? 200 : 503).json(req.user?.isSuperuser ? report : publicHealth(report));
   });
 
   app.use((req, res) => {

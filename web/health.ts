@@ -44,3 +44,8 @@ export async function healthReport({ config, db, temporal }: AppDeps): Promise<H
     time: new Date().toISOString(),
   };
 }
+
+/** What anyone may see: whether the site and its parts are up, not where they are or why not. */
+export function publicHealth(report: HealthReport) {
+  return { status: report.status, observatory: report.observatory, database: { ok: report.database.ok }, temporal: { ok: report.temporal.ok }, time: report.time };
+}

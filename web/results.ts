@@ -127,7 +127,7 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
     if (action !== 'cancel') {
       // As the original: confirming ends the submitter's session and gives up the lock.
       await releaseLocks(db, username);
-      deps.sessions.clear(res);
+      await deps.sessions.end(req, res);
       deps.sessions.grantResult(res, resultsId);
     }
     res.redirect(302, `/display_result/${resultsId}`);

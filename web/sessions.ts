@@ -1,15 +1,17 @@
 // Sessions and CSRF for the interactive pages, as the real `crds submit` client expects
 // them from the original Django server (docs/submission-protocol.md §3).
 //
-// Sessions are signed cookies (HMAC-SHA256 with the site's secret key), not a table: a
-// session is only "who, logged in for which instrument, with which jpoll channel", and the
-// state that matters (the instrument lock) is in the database. Like Django, the signature
-// covers a digest of the user's password hash, so changing a password ends every session
-// of that user; logout forgets the cookie and releases the locks.
+// Sessions live in the database (db/web-sessions.ts); the cookie holds only a random key.
+// A session ends at once on logout, on a password change (its row is deleted, and it is bound
+// to the password hash it was opened with), when the instrument lock it was opened with is
+// released or expires (confirm, logout elsewhere, the lock cleaner), after CRDS_SESSION_IDLE_MINUTES
+// without a request, and 18 hours after login at the latest (the original's lifetime).
 //
-// CSRF is Django's double submit: a `csrftoken` cookie on every interactive response (the
-// client reads it from *that* response), echoed as the form field `csrfmiddlewaretoken` or
-// the `X-CSRFToken` header on every unsafe request.
+// CSRF: a `csrftoken` cookie on every interactive response (the client reads it from *that*
+// response), echoed as the form field `csrfmiddlewaretoken` or the `X-CSRFToken` header on
+// every unsafe request. Signed in, the token is derived from the session's key (an HMAC with
+// the site's secret), so it is new at every login and no cookie another site plants matches
+// it; before login it is Django's double submit of the cookie (only the login form posts then).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +19,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { ConfigError, type Config } from '../config';
 import type { Database } from '../db';
 import type { UserRow } from '../db/models';
-import { renewLocks } from '../db/locks';
+import { findLock, lockId, renewLocks } from '../db/locks';
+import type { InstrumentLockRow } from '../db/models';
+import { endWebSession, findWebSession, openWebSession, passwordDigest, touchWebSession, updateWebSession, type WebSessionRow } from '../db/web-sessions';
 
 export const SESSION_COOKIE = 'crds_session';
 export const CSRF_COOKIE = 'csrftoken';
@@ -44,8 +48,10 @@ declare global {
       /** The signed-in session, when its cookie is valid and its user still active. */
       session?: Session;
       user?: UserRow;
-      /** This request's CSRF token (the cookie's, or a new one). */
+      /** This request's CSRF token: the session's, or before login the cookie's (or a new one). */
       csrfToken?: string;
+      /** The session cookie's key, when the session is valid. */
+      sessionKey?: string;
     }
   }
 }
@@ -101,6 +107,11 @@ const sameBytes = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+/** The session cookie's value: 32 random bytes, base64url. */
+const SESSION_KEY = /^[A-Za-z0-9_-]{43}$/;
+const CSRF_TOKEN = /^[A-Za-z0-9]{32,64}$/;
+const newAnonymousToken = (): string => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
+
 export class Sessions {
   /** Cookies are Secure only on an https site: the client drops Secure cookies over http. */
   private readonly secure: boolean;
@@ -109,31 +120,65 @@ export class Sessions {
     private readonly db: Database,
     private readonly secret: string,
     siteUrl: string,
+    /** A session unused this long ends. */
+    private readonly idleMs = 4 * 60 * 60 * 1000,
   ) {
     this.secure = siteUrl.startsWith('https:');
   }
 
-  private mac(data: string): string {
-    return createHmac('sha256', this.secret).update(data).digest('base64url');
-  }
-
-  /** Binds a session to the password it was opened with. */
-  private authHash(user: UserRow): string {
-    return this.mac(`password:${user.passwordHash ?? ''}`).slice(0, 22);
+  /** The CSRF token of a signed-in session: only the server, knowing the key, can make it. */
+  private sessionToken(key: string): string {
+    return createHmac('sha256', this.secret).update(`csrf:${key}`).digest('hex');
   }
 
   private cookieOptions(maxAgeMs: number, httpOnly: boolean): express.CookieOptions {
     return { path: '/', sameSite: 'lax', secure: this.secure, httpOnly, maxAge: maxAgeMs };
   }
 
-  /** Signs the session into the response's cookie (login, and any change such as the jpoll key). */
-  save(res: Response, user: UserRow, session: Session): void {
-    const payload = Buffer.from(JSON.stringify({ ...session, auth: this.authHash(user) })).toString('base64url');
-    const left = Math.max(0, session.issuedAt + SESSION_MAX_AGE_MS - Date.now());
-    res.cookie(SESSION_COOKIE, `${payload}.${this.mac(payload)}`, this.cookieOptions(left, true));
+  /** Sets this response's csrftoken cookie (replacing one set earlier in the same response) and the token pages show. */
+  private setCsrf(req: Request, res: Response, token: string): void {
+    req.csrfToken = token;
+    res.locals.csrfToken = token;
+    const earlier = res.getHeader('set-cookie');
+    if (Array.isArray(earlier)) res.setHeader('set-cookie', earlier.filter((c) => !c.startsWith(`${CSRF_COOKIE}=`)));
+    // Not HttpOnly, as Django's: the upload page's script sends it as X-CSRFToken.
+    res.cookie(CSRF_COOKIE, token, this.cookieOptions(365 * 24 * 3600 * 1000, false));
   }
 
-  clear(res: Response): void {
+  /**
+   * Opens a session at login (ending the request's earlier one), bound to the user's password
+   * and to the instrument lock just taken; a new CSRF token goes with it.
+   */
+  async open(req: Request, res: Response, user: UserRow, opened: { instrument: string; lock: InstrumentLockRow | null }): Promise<void> {
+    if (req.sessionKey) await endWebSession(this.db, req.sessionKey);
+    const { key } = await openWebSession(this.db, {
+      username: user.username,
+      instrument: opened.instrument,
+      lockId: opened.lock ? lockId(opened.lock) : null,
+      passwordHash: user.passwordHash,
+    });
+    req.sessionKey = key;
+    res.cookie(SESSION_COOKIE, key, this.cookieOptions(SESSION_MAX_AGE_MS, true));
+    this.setCsrf(req, res, this.sessionToken(key));
+  }
+
+  /** Remembers the session's jpoll channel. */
+  async setJpollKey(req: Request, jpollKey: string): Promise<void> {
+    if (req.sessionKey) await updateWebSession(this.db, req.sessionKey, { jpollKey });
+  }
+
+  /** Ends the request's session (logout, confirm): its row goes, the cookie is cleared, the CSRF token changes. */
+  async end(req: Request, res: Response): Promise<void> {
+    if (req.sessionKey) await endWebSession(this.db, req.sessionKey);
+    req.sessionKey = undefined;
+    req.session = undefined;
+    req.user = undefined;
+    res.locals.session = undefined;
+    this.clear(res);
+    this.setCsrf(req, res, newAnonymousToken());
+  }
+
+  private clear(res: Response): void {
     res.clearCookie(SESSION_COOKIE, { path: '/', sameSite: 'lax', secure: this.secure, httpOnly: true });
   }
 
@@ -150,61 +195,67 @@ export class Sessions {
   }
 
   /**
-   * Reads the session cookie into req.session and req.user, and renews the lease of the
-   * user's locks: every interactive request of the holder keeps its lock for 4 more hours.
+   * Reads the session into req.session and req.user, renews the lease of the user's locks
+   * (every interactive request of the holder keeps its lock for 4 more hours), and gives
+   * every response a `csrftoken` cookie: the client reads the token for its next POST from
+   * the cookies of the very response before, login page, upload chunk or form page alike.
    */
   middleware(): RequestHandler {
-    return async (req: Request, _res: Response, next: NextFunction) => {
-      const raw = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-      const session = raw ? await this.verify(raw) : undefined;
-      if (session) {
-        req.session = session.session;
-        req.user = session.user;
-        await renewLocks(this.db, session.user.username);
+    return async (req: Request, res: Response, next: NextFunction) => {
+      const cookies = parseCookies(req.headers.cookie);
+      const key = cookies.get(SESSION_COOKIE);
+      if (key !== undefined) {
+        const found = SESSION_KEY.test(key) ? await this.verify(key) : undefined;
+        if (found) {
+          req.session = found.session;
+          req.user = found.user;
+          req.sessionKey = key;
+          await renewLocks(this.db, found.user.username);
+        } else {
+          this.clear(res);
+        }
       }
+      const anonymous = cookies.get(CSRF_COOKIE);
+      this.setCsrf(req, res, req.sessionKey ? this.sessionToken(req.sessionKey) : anonymous && CSRF_TOKEN.test(anonymous) ? anonymous : newAnonymousToken());
       next();
     };
   }
 
-  private async verify(cookie: string): Promise<{ session: Session; user: UserRow } | undefined> {
-    const dot = cookie.indexOf('.');
-    if (dot < 0 || !sameBytes(this.mac(cookie.slice(0, dot)), cookie.slice(dot + 1))) return undefined;
-    let parsed: Session & { auth?: string };
-    try {
-      parsed = JSON.parse(Buffer.from(cookie.slice(0, dot), 'base64url').toString('utf8'));
-    } catch {
+  /** The session and its user when the session is still valid; an ended one's row is deleted. */
+  private async verify(key: string): Promise<{ session: Session; user: UserRow } | undefined> {
+    const row = await findWebSession(this.db, key);
+    if (!row) return undefined;
+    const user = await this.validUser(row);
+    if (!user) {
+      await endWebSession(this.db, key);
       return undefined;
     }
-    if (typeof parsed.username !== 'string' || typeof parsed.issuedAt !== 'number') return undefined;
-    if (Date.now() > parsed.issuedAt + SESSION_MAX_AGE_MS) return undefined;
-    const user = await this.db.models.User.findOne({ where: { username: parsed.username, isActive: true } });
-    if (!user || !sameBytes(this.authHash(user), String(parsed.auth))) return undefined;
-    const { auth: _auth, ...session } = parsed;
-    return { session, user };
+    await touchWebSession(this.db, row);
+    return {
+      session: { username: row.username, instrument: row.instrument, jpollKey: row.jpollKey ?? undefined, issuedAt: row.createdAt.getTime() },
+      user,
+    };
   }
 
-  /**
-   * Gives every response a `csrftoken` cookie (the same value while the browser keeps it):
-   * the real client reads the token for its next POST from the cookies of the very
-   * response before, login page, upload chunk or form page alike.
-   */
-  csrfCookie(): RequestHandler {
-    return (req, res, next) => {
-      const current = parseCookies(req.headers.cookie).get(CSRF_COOKIE);
-      req.csrfToken = current && CSRF_TOKEN.test(current) ? current : randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
-      // Not HttpOnly, as Django's: the upload page's script sends it as X-CSRFToken.
-      res.cookie(CSRF_COOKIE, req.csrfToken, this.cookieOptions(365 * 24 * 3600 * 1000, false));
-      next();
-    };
+  private async validUser(row: WebSessionRow, now = new Date()): Promise<UserRow | undefined> {
+    if (now.getTime() > row.createdAt.getTime() + SESSION_MAX_AGE_MS) return undefined;
+    if (now.getTime() > row.lastSeenAt.getTime() + this.idleMs) return undefined;
+    const user = await this.db.models.User.findOne({ where: { username: row.username, isActive: true } });
+    if (!user || !sameBytes(passwordDigest(user.passwordHash), row.auth)) return undefined;
+    if (row.lockId !== null) {
+      // Logged in for an instrument: the session lasts as long as that very lock.
+      const lock = await findLock(this.db, row.username);
+      if (!lock || lock.expiresAt <= now || lockId(lock) !== row.lockId) return undefined;
+    }
+    return user;
   }
 }
 
-const CSRF_TOKEN = /^[A-Za-z0-9]{32,64}$/;
-
-/** True when `supplied` (form field or header) matches the request's csrftoken cookie. */
+/** True when `supplied` (form field or header) is the request's CSRF token (the session's, or before login the cookie's). */
 export function csrfMatches(req: Request, supplied: unknown): boolean {
-  const cookie = parseCookies(req.headers.cookie).get(CSRF_COOKIE);
-  return typeof supplied === 'string' && cookie !== undefined && CSRF_TOKEN.test(cookie) && sameBytes(cookie, supplied);
+  if (typeof supplied !== 'string' || !req.csrfToken) return false;
+  if (!req.sessionKey && parseCookies(req.headers.cookie).get(CSRF_COOKIE) !== req.csrfToken) return false;
+  return sameBytes(req.csrfToken, supplied);
 }
 
 export const csrfHeader = (req: Request): string | undefined => req.get('x-csrftoken') ?? undefined;
@@ -227,7 +278,7 @@ export function requireCsrf(): RequestHandler[] {
     (req, res, next) => {
       if (SAFE_METHODS.has(req.method)) return next();
       const supplied = csrfHeader(req) ?? (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
-      if (!parseCookies(req.headers.cookie).get(CSRF_COOKIE)) return csrfRefusal(res, 'the CSRF cookie is not set.');
+      if (!req.sessionKey && !parseCookies(req.headers.cookie).get(CSRF_COOKIE)) return csrfRefusal(res, 'the CSRF cookie is not set.');
       if (!csrfMatches(req, supplied)) return csrfRefusal(res, 'the CSRF token is missing or incorrect.');
       next();
     },

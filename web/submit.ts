@@ -96,6 +96,12 @@ export function submitRouter(deps: SubmitDeps): express.Router {
     const ingestDir = folders.ingest(req.session!.username);
     const files = await listIngested(ingestDir);
     if (files.length === 0) return refuse('No input files were specified.');
+    // The ingest folder can also be filled directly (the upload bypass): the quota holds here too.
+    const { userQuotaFiles, userQuotaBytes } = deps.config.security;
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    if (files.length > userQuotaFiles || bytes > userQuotaBytes) {
+      return refuse(`Your ingest folder holds ${files.length} files (${bytes} bytes), more than your quota of ${userQuotaFiles} files and ${userQuotaBytes} bytes: delete some first.`, 413);
+    }
     const user = req.user!;
     const request: SubmissionRequest = {
       kind: 'batch_submit_references',
@@ -124,9 +130,9 @@ export function submitRouter(deps: SubmitDeps): express.Router {
 
   // The client opens a channel (no trailing slash; both are served) before uploading; the
   // POST above finds it in the session, as the original's views did.
-  router.get('/jpoll/open_channel', requireLogin(true), (req, res) => {
+  router.get('/jpoll/open_channel', requireLogin(true), async (req, res) => {
     const key = randomUUID();
-    deps.sessions.save(res, req.user!, { ...req.session!, jpollKey: key });
+    await deps.sessions.setJpollKey(req, key);
     res.json(key);
   });
 

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import connectBusboy from 'connect-busboy';
 import express, { type Request, type Response } from 'express';
 import type busboy from 'busboy';
-import { crossSiteGet, requireLogin } from './accounts';
+import { clientGet, requireLogin } from './accounts';
 import { CSRF_FIELD, csrfHeader, csrfMatches } from './sessions';
 import { isPlainEntry, listIngested, uploadNameProblem, type UploadFolders } from './upload-files';
 
@@ -21,7 +21,12 @@ export interface UploadsDeps {
   folders: UploadFolders;
   /** Largest file accepted, in bytes. */
   maxUploadBytes: number;
+  /** What one user may hold in uploads in progress and the ingest folder (CRDS_USER_QUOTA_BYTES / _FILES). */
+  quota?: { bytes: number; files: number };
 }
+
+/** Files one upload request may carry; more, and the request keeps none of them (413). */
+export const MAX_FILES_PER_UPLOAD = 100;
 
 /** The real client's chunk size; the browser page uses the same. */
 export const UPLOAD_CHUNK_SIZE = 2_000_000;
@@ -71,17 +76,26 @@ interface FileResult {
 
 const deleteUrl = (name: string): string => `/upload/delete/${encodeURIComponent(name)}`;
 
-/** Counts the bytes going through, and fails past `limit` (a chunk longer than its Content-Range). */
+/** Counts the bytes going through, and fails past `limit` (a chunk longer than its Content-Range, a quota). */
 class ByteCounter extends Transform {
   bytes = 0;
-  constructor(private readonly limit: number) {
+  constructor(
+    private readonly limit: number,
+    private readonly refusal = () => new UploadError(400, `The body holds more bytes than Content-Range says (${limit}).`),
+  ) {
     super({ highWaterMark: STAGE_BYTES });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return callback(new UploadError(400, `The body holds more bytes than Content-Range says (${this.limit}).`));
+    if (this.bytes > this.limit) return callback(this.refusal());
     callback(null, chunk);
   }
+}
+
+/** A whole file received, waiting for the end of its request to be renamed in. */
+interface PendingFile {
+  temp: string;
+  target: string;
 }
 
 /**
@@ -132,18 +146,38 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
     highWaterMark: STAGE_BYTES,
     fileHwm: STAGE_BYTES,
     // busboy marks a file truncated when it reaches fileSize: one byte more than allowed.
-    limits: { fileSize: deps.maxUploadBytes + 1, files: 100, fields: 20, fieldSize: 4096, parts: 130 },
+    limits: { fileSize: deps.maxUploadBytes + 1, files: MAX_FILES_PER_UPLOAD, fields: 20, fieldSize: 4096, parts: MAX_FILES_PER_UPLOAD + 30 },
   });
 
-  /** A whole file: temporary, then rename into the ingest folder. */
-  async function writeWhole(username: string, name: string, stream: busboy.FileStream): Promise<FileResult> {
+  /** The bytes of the user's ingest folder and uploads in progress (all but `except`), and the ingest folder's files. */
+  async function usage(username: string, except?: string): Promise<{ bytes: number; files: number }> {
+    const ingested = await listIngested(folders.ingest(username));
+    let bytes = ingested.reduce((n, f) => n + f.size, 0);
+    const partials = folders.partials(username);
+    for (const name of await fs.promises.readdir(partials).catch(() => [] as string[])) {
+      const full = path.join(partials, name);
+      if (full !== except) bytes += (await fs.promises.lstat(full).catch(() => undefined))?.size ?? 0;
+    }
+    return { bytes, files: ingested.length };
+  }
+
+  const quotaRefusal = (name: string, why: string) => new UploadError(413, `'${name}' would exceed your upload quota (${why}): submit or delete files first.`);
+
+  /** A whole file: a temporary, renamed into the ingest folder by `pending`'s commit once the whole request is read. */
+  async function writeWhole(username: string, name: string, stream: busboy.FileStream, pending: PendingFile[]): Promise<FileResult> {
     const { ingest } = await folders.ensure(username);
     const temp = folders.tempFile(username, name);
     try {
-      await streamPart(stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o660, highWaterMark: STAGE_BYTES }));
+      let counter: ByteCounter | undefined;
+      if (deps.quota) {
+        const used = await usage(username);
+        if (used.files + pending.length >= deps.quota.files) throw quotaRefusal(name, `${deps.quota.files} files`);
+        counter = new ByteCounter(Math.max(0, deps.quota.bytes - used.bytes), () => quotaRefusal(name, `${deps.quota!.bytes} bytes`));
+      }
+      await streamPart(stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o660, highWaterMark: STAGE_BYTES }), counter);
       if (stream.truncated) throw new UploadError(413, `'${name}' is larger than the ${deps.maxUploadBytes}-byte upload limit.`);
       const { size } = await fs.promises.stat(temp);
-      await fs.promises.rename(temp, path.join(ingest, name));
+      pending.push({ temp, target: path.join(ingest, name) });
       return { name, size, complete: true, deleteUrl: deleteUrl(name), deleteType: 'DELETE' };
     } catch (err) {
       await fs.promises.rm(temp, { force: true });
@@ -164,6 +198,13 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
         if (have < range.start) throw new UploadError(409, `The upload of '${name}' has ${have} bytes: send the chunk that starts at byte ${have}.`);
         if (have > range.start) await fs.promises.truncate(part, range.start); // a chunk sent again
         flags = 'r+';
+      }
+      if (deps.quota) {
+        const used = await usage(username, part);
+        if (range.start === 0 && used.files >= deps.quota.files && !(await fs.promises.lstat(path.join(ingest, name)).catch(() => undefined))) {
+          throw quotaRefusal(name, `${deps.quota.files} files`);
+        }
+        if (used.bytes + range.total > deps.quota.bytes) throw quotaRefusal(name, `${deps.quota.bytes} bytes`);
       }
       const counter = new ByteCounter(expected);
       try {
@@ -205,6 +246,12 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
       );
     };
     let fileCount = 0;
+    const pending: PendingFile[] = [];
+    // busboy ignores what comes past a limit: the request then keeps nothing at all.
+    let overLimit: string | undefined;
+    bb.on('filesLimit', () => (overLimit ??= `More than ${MAX_FILES_PER_UPLOAD} files in one upload: none was kept; send at most ${MAX_FILES_PER_UPLOAD} per request.`));
+    bb.on('partsLimit', () => (overLimit ??= 'Too many parts in one upload: none was kept.'));
+    bb.on('fieldsLimit', () => (overLimit ??= 'Too many form fields in one upload: none was kept.'));
     bb.on('field', (fieldName, value) => {
       if (fieldName === CSRF_FIELD) fieldToken = value;
     });
@@ -224,7 +271,8 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
       if (range instanceof Error) return refuse(400, range.message);
       if (range && range.total > deps.maxUploadBytes) return refuse(413, `'${name}' (${range.total} bytes) is larger than the ${deps.maxUploadBytes}-byte upload limit.`);
       if (range && fileCount > 1) return refuse(400, 'A chunk (Content-Range) carries exactly one file.');
-      track(name, stream, range ? writeChunk(username, name, stream, range) : writeWhole(username, name, stream));
+      if (overLimit) return refuse(413, overLimit);
+      track(name, stream, range ? writeChunk(username, name, stream, range) : writeWhole(username, name, stream, pending));
     });
     // Not stream.pipeline: on a malformed form it would destroy the request, and with it the
     // chance to answer. A dropped connection destroys busboy, which fails the file being written.
@@ -242,6 +290,12 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
       req.pipe(bb);
     });
     const results = await Promise.all(outcomes);
+    if (overLimit) {
+      await Promise.all(pending.map((p) => fs.promises.rm(p.temp, { force: true })));
+      if (req.complete) res.status(413).json({ files: [], error: overLimit });
+      return;
+    }
+    for (const p of pending) await fs.promises.rename(p.temp, p.target);
     if (!req.complete) return; // the connection dropped: nobody left to answer
     const failed = results.find((r): r is UploadError & { fileName: string } => r instanceof UploadError);
     const replies = results.map((r) => (r instanceof UploadError ? { name: r.fileName, error: r.message } : r));
@@ -302,7 +356,7 @@ export function uploadsRouter(deps: UploadsDeps): express.Router {
     res.json(true);
   };
   router.get('/upload/delete/:name', login, (req, res, next) => {
-    if (crossSiteGet(req)) {
+    if (!clientGet(req)) {
       res.status(403).json({ error: 'Delete uploads from this site’s own pages.' });
       return;
     }

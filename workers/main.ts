@@ -8,9 +8,12 @@ import { openDatabase } from '../db';
 import { createActivities } from '../activities';
 import { ensureSchedules } from './schedules';
 import { installWorkerMetrics } from './metrics';
+import { ensureSearchAttributes } from './search-attributes';
+import { workerSpecsRoot } from './specs';
 
 async function main(): Promise<void> {
   const cfg = config();
+  const specsRoot = workerSpecsRoot(cfg); // before connecting: a worker without its specs must not start
   const metricsAddress = installWorkerMetrics();
   if (metricsAddress) console.log(`worker: Temporal SDK metrics on http://${metricsAddress}/metrics`);
   const db = await openDatabase(cfg.databaseUrl);
@@ -20,13 +23,13 @@ async function main(): Promise<void> {
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    // Certify's type specs: the same default as `ops/manage certify`.
-    activities: createActivities({ db, config: cfg, specsRoot: process.env.CRDS_SPECS_DIR ?? path.resolve(__dirname, '..', 'config', 'demo', 'specs') }),
+    activities: createActivities({ db, config: cfg, specsRoot }),
   });
   const clientConnection = await Connection.connect({ address: cfg.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
+  const searchAttributes = await ensureSearchAttributes(clientConnection, cfg.temporal.namespace);
   const schedules = await ensureSchedules(client, cfg.temporal.taskQueue, cfg);
-  console.log(`worker: task queue ${cfg.temporal.taskQueue} on ${cfg.temporal.address}; schedules ${JSON.stringify(schedules)}`);
+  console.log(`worker: task queue ${cfg.temporal.taskQueue} on ${cfg.temporal.address}; schedules ${JSON.stringify(schedules)}; search attributes ${JSON.stringify(searchAttributes)}`);
   try {
     await worker.run(); // until SIGINT/SIGTERM
   } finally {

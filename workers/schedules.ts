@@ -44,6 +44,12 @@ export const SCHEDULES: ScheduleDefinition[] = [
     // The first publish of a large site copies every reference; later ones only what changed.
     timeout: '1 day',
   },
+  {
+    scheduleId: 'clean-abandoned-uploads',
+    workflowType: 'cleanAbandonedUploadsWorkflow',
+    every: '1 hour',
+    memo: 'Removes partial uploads and temporaries untouched for CRDS_UPLOAD_MAX_AGE_HOURS, and expired web sessions.',
+  },
 ];
 
 function options(def: ScheduleDefinition, taskQueue: string, timezone?: string): ScheduleOptions {

@@ -3,3 +3,4 @@ export { clearExpiredLocksWorkflow } from './maintenance';
 export { submissionWorkflow } from './submission';
 export { nightlyWorkflow, backupWorkflow, restoreWorkflow, mirrorWorkflow } from './operations';
 export { syncOpsToGrpWorkflow } from './publish';
+export { cleanAbandonedUploadsWorkflow } from './cleanup';

@@ -13,6 +13,7 @@ import { contextSerial } from '../../db/catalog-import';
 import { releaseLocks } from '../../db/locks';
 import { assignDeliveryId, recordOnce, recorded } from '../../db/submissions';
 import type { DeliveryState } from '../../workflows/submission-types';
+import { sameUpload } from '../certified-copy';
 import { catalogName, catalogState, heartbeat, linkOnce, submissionPaths, writeAtomically, type SubmissionActivityDeps } from './common';
 
 export interface DeliverInput {
@@ -96,15 +97,11 @@ export async function publishDelivery(deps: SubmissionActivityDeps, input: Pick<
   const paths = submissionPaths(config, input.observatory);
   const { deliveryId, catalog, link, permanent } = await deliveryOf(deps, input);
   await releaseLocks(db, input.username);
-  // Ingest copies that are still the very files submitted (same inode) go, as at the original's confirm.
+  // Ingest copies that are still the files submitted go, as at the original's confirm.
   const own = paths.submission(input.submissionId);
   for (const name of input.uploadedAs) {
     const ingest = path.join(paths.ingest(input.username), name);
-    try {
-      if (fs.statSync(ingest).ino === fs.statSync(path.join(own, name)).ino) fs.rmSync(ingest);
-    } catch {
-      /* already gone */
-    }
+    if (sameUpload(ingest, path.join(own, name))) fs.rmSync(ingest, { force: true });
   }
   // Publish: stage a hidden link, record that it is staged, rename it into place. A
   // missing stage after the record means the rename happened (maybe the archive is done).

@@ -7,7 +7,8 @@ import type { Database } from '../../db';
 import { defaultContexts } from '../../db/catalog';
 import { FILE_NAME_RE, sha1sum } from '../../db/catalog-import';
 import type { PmapMode, SubmittedFile } from '../../workflows/submission-types';
-import { heartbeat, linkOnce, submissionPaths, userError, type SubmissionActivityDeps } from './common';
+import { heartbeat, submissionPaths, userError, type SubmissionActivityDeps } from './common';
+import { certifiedCopy } from '../certified-copy';
 
 export interface IngestInput {
   submissionId: string;
@@ -43,13 +44,13 @@ export function createIngestActivities(deps: SubmissionActivityDeps) {
   const { db, config } = deps;
   return {
     /**
-     * Links every file of the submitter's ingest folder into the submission's own folder
-     * (the ingest folder is left as it is until confirm) with sizes and SHA-1 sums.
+     * Copies every file of the submitter's ingest folder into the submission's own folder
+     * (certified-copy.ts; the ingest folder is left as it is until confirm) with sizes and SHA-1 sums.
      */
     async ingestSubmissionFiles(input: IngestInput): Promise<SubmittedFile[]> {
       const paths = submissionPaths(config, input.observatory);
       const ingest = paths.ingest(input.username);
-      const present = fs.existsSync(ingest) ? fs.readdirSync(ingest).filter((n) => fs.statSync(path.join(ingest, n)).isFile()).sort() : [];
+      const present = fs.existsSync(ingest) ? fs.readdirSync(ingest).filter((n) => fs.lstatSync(path.join(ingest, n)).isFile()).sort() : []; // no symbolic links
       const names = input.names ? [...input.names].sort() : present;
       const target = paths.submission(input.submissionId);
       // A re-run after the ingest folder was emptied (confirm) keeps what it linked before.
@@ -61,19 +62,15 @@ export function createIngestActivities(deps: SubmissionActivityDeps) {
       const files: SubmittedFile[] = [];
       for (const name of all) {
         const to = path.join(target, name);
+        const progress = (bytes: number) => heartbeat({ file: name, bytes });
         if (!fs.existsSync(to)) {
           if (!present.includes(name)) throw userError(`File '${name}' is no longer in your ingest folder.`);
-          try {
-            linkOnce(path.join(ingest, name), to);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-            fs.copyFileSync(path.join(ingest, name), `${to}.tmp`);
-            fs.renameSync(`${to}.tmp`, to);
-          }
+          // A private copy, never a link: later writes to the ingest file cannot reach it.
+          const copied = await certifiedCopy(path.join(ingest, name), to, progress);
+          files.push({ uploadedAs: name, size: copied.size, sha1sum: copied.sha1sum });
+        } else {
+          files.push({ uploadedAs: name, size: fs.statSync(to).size, sha1sum: await sha1sum(to, progress) });
         }
-        const size = fs.statSync(to).size;
-        const sha1 = await sha1sum(to, (bytes) => heartbeat({ file: name, bytes }));
-        files.push({ uploadedAs: name, size, sha1sum: sha1 });
       }
       const identical = await db.models.CatalogFile.findAll({ attributes: ['name', 'sha1sum'], where: { sha1sum: files.map((f) => f.sha1sum), state: { [Op.ne]: 'uploaded' } } });
       for (const f of files) {

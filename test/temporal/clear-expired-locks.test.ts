@@ -11,6 +11,8 @@ import type { ClearExpiredLocksResult } from '../../activities/locks';
 import { freshMysqlDatabase, freshNamespace, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 import { holdRows } from '../support/databases';
+import * as path from 'node:path';
+import { REPO_ROOT } from '../support/paths';
 
 jest.setTimeout(180_000);
 
@@ -33,6 +35,8 @@ const startWorker = () =>
       TEMPORAL_ADDRESS: temporalAddress(),
       CRDS_TASK_QUEUE: taskQueue,
       TEMPORAL_NAMESPACE: namespace,
+      // A shared site's worker needs its certify specs (the demo site's here).
+      CRDS_SPECS_DIR: path.join(REPO_ROOT, 'config', 'demo', 'specs'),
     },
     /Worker state changed[\s\S]*RUNNING/,
   );
@@ -74,8 +78,8 @@ it('runs the lock-clearing workflow through the real worker', async () => {
 
 it('creates the clear-expired-locks schedule once, however often the worker starts', async () => {
   // The worker created it at start-up; creating it again (twice) updates, never duplicates.
-  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated' });
-  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated' });
+  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated' });
+  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated' });
   const ids: string[] = [];
   for await (const s of client.schedule.list()) ids.push(s.scheduleId);
   expect(ids.filter((id) => id === 'clear-expired-locks')).toHaveLength(1);

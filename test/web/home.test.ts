@@ -8,6 +8,15 @@ import { createWebServer } from '../../web/app';
 import { TemporalLink } from '../../web/temporal';
 import { freshMysqlDatabase, temporalAddress, type TestDatabase } from '../support/services';
 import { startProcess } from '../support/processes';
+import { createUser } from '../../db/accounts';
+import { WebSession } from './web-session';
+
+/** The details of /health and the home page are for superusers (anonymous callers see the status). */
+async function superuser(base: string): Promise<WebSession> {
+  const web = new WebSession(base);
+  expect((await web.login('root', 'root-password')).status).toBe(302);
+  return web;
+}
 
 let target: TestDatabase;
 let db: Database;
@@ -25,6 +34,7 @@ async function serve(address: string): Promise<string> {
 beforeAll(async () => {
   target = await freshMysqlDatabase('web');
   db = await openDatabase(target.url);
+  await createUser(db, { username: 'root', password: 'root-password', isSuperuser: true });
 });
 afterAll(async () => {
   for (const { server, temporal } of servers) {
@@ -37,9 +47,9 @@ afterAll(async () => {
 
 it('reports the site, the database and Temporal up on /health', async () => {
   const base = await serve(temporalAddress());
-  const res = await fetch(`${base}/health`);
+  const res = await (await superuser(base)).get('/health');
   expect(res.status).toBe(200);
-  expect(await res.json()).toMatchObject({
+  expect(res.json()).toMatchObject({
     status: 'ok',
     observatory: 'jwst',
     usecase: 'test',
@@ -62,15 +72,17 @@ it('shows observatory, use, connectivity and a Temporal UI link on the home page
 
 it('reports Temporal down, with the reason, when it is unreachable', async () => {
   const base = await serve('127.0.0.1:1');
-  const res = await fetch(`${base}/health`);
+  const root = await superuser(base);
+  const res = await root.get('/health');
   expect(res.status).toBe(503);
-  const body = (await res.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean; error: string } };
+  const body = res.json() as { status: string; database: { ok: boolean }; temporal: { ok: boolean; error: string } };
   expect(body.status).toBe('degraded');
   expect(body.database.ok).toBe(true);
   expect(body.temporal.ok).toBe(false);
   expect(body.temporal.error).toBeTruthy();
-  const html = await (await fetch(`${base}/`)).text();
+  const html = (await root.get('/')).text;
   expect(html).toMatch(/id="temporal-status">down</);
+  expect(html).toContain('class="error"');
 });
 
 it('answers an unknown page with a 404 page', async () => {

@@ -47,9 +47,9 @@ export class WebSession {
   }
 
   /** GET the login page, then log in as the real client does. */
-  async login(username: string, password: string, instrument = 'none'): Promise<Reply> {
+  async login(username: string, password: string, instrument = 'none', headers: Record<string, string> = {}): Promise<Reply> {
     await this.get('/login/');
-    return this.post('/login/', { username, password, instrument, next: '/' });
+    return this.post('/login/', { username, password, instrument, next: '/' }, headers);
   }
 }
 
