@@ -19,6 +19,10 @@ import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
 import { createSubmissionService, type SubmissionService } from './submissions';
+import { browseRouter } from './browse';
+import { NAV_LINKS } from './nav';
+import { homeData } from './browse/home';
+import { respond } from './browse/respond';
 
 export interface AppDeps {
   config: Config;
@@ -60,6 +64,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     observatory: deps.config.observatory,
     usecase: deps.config.usecase,
     temporalUiUrl: deps.config.temporal.uiUrl,
+    nav: NAV_LINKS,
   };
   // The catalog in memory and the parsed rules, shared by JSON-RPC and downloads.
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
@@ -81,6 +86,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     next();
   });
   app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes }));
+  app.use(browseRouter({ db: deps.db, config: deps.config, rules }));
   app.use(requireCsrf());
   const instruments = async (): Promise<string[]> => {
     const { defaults } = await view.current();
@@ -91,8 +97,9 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
-  app.get('/', async (_req, res) => {
-    res.render('home', { title: 'Home', health: await healthReport(deps) });
+  app.get('/', async (req, res) => {
+    const [health, home] = await Promise.all([healthReport(deps), homeData(deps.db)]);
+    respond(req, res, 'home', { title: 'Home', health, ...home }, { health, ...home });
   });
 
   app.get('/health', async (_req, res) => {
