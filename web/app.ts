@@ -26,6 +26,10 @@ import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
 import { createSubmissionService, type SubmissionService } from './submissions';
 import { maintenanceGate, mirrorRouter, opsDashboardRouter } from './ops';
+import { browseRouter } from './browse';
+import { NAV_LINKS } from './nav';
+import { homeData } from './browse/home';
+import { respond } from './browse/respond';
 
 export interface AppDeps {
   config: Config;
@@ -77,6 +81,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     observatory: deps.config.observatory,
     usecase: deps.config.usecase,
     temporalUiUrl: deps.config.temporal.uiUrl,
+    nav: NAV_LINKS,
   };
   // The catalog in memory and the parsed rules, shared by JSON-RPC and downloads.
   const view = new CatalogView(deps.db, deps.catalogRefreshMs);
@@ -110,6 +115,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
     next();
   });
   app.use(uploadsRouter({ folders, maxUploadBytes: deps.config.maxUploadBytes, quota: { bytes: deps.config.security.userQuotaBytes, files: deps.config.security.userQuotaFiles } }));
+  app.use(browseRouter({ db: deps.db, config: deps.config, rules }));
   app.use(requireCsrf());
   const instruments = async (): Promise<string[]> => {
     const { defaults } = await view.current();
@@ -124,7 +130,9 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
 
   // Where the database and Temporal are, and why they fail, only for superusers.
   app.get('/', async (req, res) => {
-    res.render('home', { title: 'Home', health: await healthReport(deps), healthDetails: !!req.user?.isSuperuser });
+    const [health, home] = await Promise.all([healthReport(deps), homeData(deps.db)]);
+    const healthDetails = !!req.user?.isSuperuser;
+    respond(req, res, 'home', { title: 'Home', health, healthDetails, ...home }, { health: healthDetails ? health : publicHealth(health), ...home });
   });
 
   app.get('/health', async (req, res) => {

@@ -1,0 +1,164 @@
+// Latency of the browsing pages (issue #14) on a real-sized catalog.
+//
+//   bench/web [--rows N] [--seconds S] [--clients C]
+//
+// Imports the real HST catalog (every context of ../shared/data/crds-cache) into a fresh
+// MariaDB database, adds N (default 1,000,000) generated reference rows, starts the web as
+// ops/run does (ops/serve web), warms it up, then runs C (default 16) concurrent keep-alive
+// clients for S seconds per page kind and prints p50/p90/p99: the search page (a few filter
+// and sort variants), a file page (real mappings and generated references) and a context
+// table (the 20 newest contexts). Baseline: a static file (/static/style.css) under the same
+// load, the floor of this web on this machine. Goal: p99 < 100 ms for each page.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDatabase } from '../db';
+import { importCache } from '../db/catalog-import';
+import { bumpGeneration } from '../db/catalog';
+import { SHARED_DATA } from '../test/support/paths';
+import { freePorts } from '../test/support/ports';
+import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
+import { freshMysqlDatabase } from '../test/support/services';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const ROWS = opt('rows', 1_000_000);
+const SECONDS = opt('seconds', 10);
+const CLIENTS = opt('clients', 16);
+const INSTRUMENTS = ['acs', 'cos', 'stis', 'wfc3', 'nicmos', 'wfpc2', 'fos', 'ghrs', 'foc', 'synphot'];
+const KINDS = ['biasfile', 'darkfile', 'pfltfile', 'flshfile', 'crrejtab', 'idctab', 'dgeofile', 'mdriztab', 'oscntab', 'ccdtab', 'atodtab', 'bpixtab', 'lfltfile', 'spottab', 'xtractab', 'tdstab', 'fluxtab', 'wcptab', 'lamptab', 'disptab'];
+const STATES = ['archived', 'archived', 'archived', 'delivered', 'uploaded', 'archiving', 'submitted'];
+const WORDS = ['dark', 'bias', 'flat', 'new', 'updated', 'calibration', 'reference', 'for', 'detector', 'anneal', 'cycle', 'correction', 'table', 'ccd', 'amp'];
+
+async function generateRows(db: Awaited<ReturnType<typeof openDatabase>>, count: number): Promise<void> {
+  const batch = 5000;
+  const start = Date.UTC(1995, 0, 1);
+  const span = Date.UTC(2026, 0, 1) - start;
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const q = (s: string) => db.sequelize.escape(s);
+  const date = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+  for (let i = 0; i < count; i += batch) {
+    const values: string[] = [];
+    for (let j = i; j < Math.min(count, i + batch); j++) {
+      const instrument = pick(INSTRUMENTS);
+      const filekind = pick(KINDS);
+      const delivered = start + rnd() * span;
+      const name = `g${j.toString(36).padStart(7, '0')}_${filekind.slice(0, 3)}.fits`;
+      const description = Array.from({ length: 6 }, () => pick(WORDS)).join(' ');
+      values.push(
+        `(${q(name)},${q(pick(STATES))},${rnd() < 0.01 ? 1 : 0},0,'hst',${q(instrument)},${q(filekind)},'reference',${q('bench')},${Math.floor(rnd() * 1e8)},${q(date(delivered))},${q(date(delivered))},${q(date(delivered - rnd() * 1e10))},${q(description)},NOW(),NOW())`,
+      );
+    }
+    await db.sequelize.query(
+      `INSERT INTO catalog_files (name,state,rejected,blacklisted,observatory,instrument,filekind,type,deliverer_user,size,delivery_date,activation_date,useafter_date,description,created_at,updated_at) VALUES ${values.join(',')}`,
+    );
+    if ((i / batch) % 40 === 0) process.stdout.write(`  ${i + values.length} rows\n`);
+  }
+  await bumpGeneration(db);
+}
+
+interface Result {
+  requests: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+}
+
+async function load(url: string, paths: string[], clients: number, seconds: number): Promise<Result> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const target = new URL(url);
+  const one = (p: string) =>
+    new Promise<boolean>((resolve) => {
+      const req = http.get({ host: target.hostname, port: target.port, path: p, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      });
+      req.on('error', () => resolve(false));
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const p = paths[next++ % paths.length];
+        const t0 = performance.now();
+        if (!(await one(p))) errors++;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  agent.destroy();
+  return { requests: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+const pct = (l: number[], p: number) => l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))];
+const line = (name: string, r: Result, baseline?: Result) =>
+  `${name.padEnd(22)} ${String(Math.round(r.requests / r.seconds)).padStart(6)} req/s  p50 ${pct(r.latencies, 50).toFixed(1).padStart(6)} ms  p90 ${pct(r.latencies, 90).toFixed(1).padStart(6)} ms  p99 ${pct(r.latencies, 99).toFixed(1).padStart(6)} ms  max ${r.latencies[r.latencies.length - 1].toFixed(0)} ms  (${r.requests} requests, ${r.errors} errors)` +
+  (baseline ? `  p99 ${(pct(r.latencies, 99) / pct(baseline.latencies, 99)).toFixed(1)}× the static file's` : '');
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-bench-web-'));
+  const target = await freshMysqlDatabase('bench_web');
+  let web: Awaited<ReturnType<typeof startProcess>> | undefined;
+  try {
+    const fileCache = path.join(work, 'file_cache');
+    const db = await openDatabase(target.url);
+    let t0 = performance.now();
+    const imported = await importCache(db, { source: path.join(SHARED_DATA, 'crds-cache'), fileCache, observatory: 'hst' });
+    console.log(`HST catalog: ${imported.mappings.added} mappings, ${imported.references.added} references imported in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    t0 = performance.now();
+    await generateRows(db, ROWS);
+    const total = await db.models.CatalogFile.count();
+    console.log(`generated ${ROWS} reference rows in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${total} catalog rows`);
+    const mappings = (await db.models.CatalogFile.findAll({ where: { type: 'mapping' }, attributes: ['name'], raw: true })).map((r) => r.name);
+    const generated = (await db.models.CatalogFile.findAll({ where: { delivererUser: 'bench' }, attributes: ['name'], limit: 100, raw: true })).map((r) => r.name);
+    await db.close();
+
+    const [port] = await freePorts(1);
+    const url = `http://127.0.0.1:${port}`;
+    buildOnce();
+    web = await startProcess(
+      'ops/serve web',
+      { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: target.url, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      /site on/,
+      300_000,
+    );
+    const contexts = mappings.filter((n) => /^hst_\d+\.pmap$/.test(n)).sort().slice(-20);
+    const pages = {
+      search: ['/browse_db/', '/browse_db/?instrument=acs', '/browse_db/?instrument=cos&filekind=darkfile', '/browse_db/?sort=name', '/browse_db/?state=delivered&sort=useafter_date', '/browse_db/?bad=bad'],
+      file: [
+        ...mappings.filter((_, i) => i % 23 === 0),
+        ...generated,
+      ].map((n) => `/browse/${n}`),
+      context: contexts.map((c) => `/context_table/${c}`),
+    };
+    // Warm up: the rules index, the facet counts of each variant, the file pages' parses.
+    t0 = performance.now();
+    await load(url, ['/uses/hst_0729.pmap'], 1, 0.001);
+    for (const list of Object.values(pages)) await load(url, list, 4, 5);
+    console.log(`warm-up ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${os.cpus().length} cpus; ${CLIENTS} clients, ${SECONDS} s each (Node clients in this process)`);
+    const baseline = await load(url, ['/static/style.css'], CLIENTS, SECONDS);
+    console.log(line('static file (baseline)', baseline));
+    console.log(line('search page', await load(url, pages.search, CLIENTS, SECONDS), baseline));
+    console.log(line('file page', await load(url, pages.file, CLIENTS, SECONDS), baseline));
+    console.log(line('context table', await load(url, pages.context, CLIENTS, SECONDS), baseline));
+  } finally {
+    await stopProcess(web);
+    await target.drop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
