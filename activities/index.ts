@@ -4,6 +4,7 @@ import type { Database } from '../db';
 import { createLockActivities } from './locks';
 import { createMailActivities } from './mail';
 import { createSubmissionActivities } from './submission';
+import { createAffectedActivities } from './affected';
 
 export interface ActivityDeps {
   db: Database;
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(deps.db),
     ...createSubmissionActivities(deps),
     ...createMailActivities(deps),
+    ...createAffectedActivities(deps),
   };
 }
 

@@ -19,6 +19,8 @@ import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
 import { createSubmissionService, type SubmissionService } from './submissions';
+import { affectedRouter } from './affected';
+import { createAffectedService } from './affected-service';
 
 export interface AppDeps {
   config: Config;
@@ -90,6 +92,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
+  app.use(affectedRouter({ config: deps.config, db: deps.db, service: createAffectedService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) }));
 
   app.get('/', async (_req, res) => {
     res.render('home', { title: 'Home', health: await healthReport(deps) });

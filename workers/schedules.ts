@@ -19,6 +19,12 @@ export const SCHEDULES: ScheduleDefinition[] = [
     every: '5 minutes',
     memo: 'Deletes expired instrument locks (the original clear_expired_locks cron, every 5 minutes).',
   },
+  {
+    scheduleId: 'monitor-reprocessing',
+    workflowType: 'monitorReprocessingWorkflow',
+    every: '5 minutes',
+    memo: 'Starts the affected datasets run of an operational context change made by any means (the original monitor_reprocessing cron, every 5 minutes).',
+  },
 ];
 
 function options(def: ScheduleDefinition, taskQueue: string): ScheduleOptions {
