@@ -10,6 +10,7 @@ import { createBackupActivities } from './backup';
 import { createMaintenanceActivities } from './maintenance-mode';
 import { createMirrorActivities } from './mirror';
 import { createNightlyActivities } from './nightly';
+import { createAffectedActivities } from './affected';
 
 export interface ActivityDeps {
   db: Database;
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNightlyActivities(deps),
     ...createPublishActivities(deps),
     ...createCleanupActivities(deps),
+    ...createAffectedActivities(deps),
   };
 }
 

@@ -48,6 +48,8 @@ export interface Config {
     from: string;
     /** Everyone told about every submission, besides the submitter. */
     to: string[];
+    /** Who gets each context change's affected datasets (CRDS_REPROCESSING_MAIL_TO; the original's crds_<obs>_<use>_reprocessing list). */
+    reprocessingTo: string[];
   };
   /** Submission expiry, retry bound and context-lock lease (config/submission.ts). */
   submission: SubmissionSettings;
@@ -55,6 +57,8 @@ export interface Config {
   ops: OpsConfig;
   /** Hardening settings (issue 13): sessions, login throttling, upload quotas and clean-up. */
   security: SecuritySettings;
+  /** Affected-datasets results, one folder per transition (CRDS_REPROCESSING_DIR; default <CRDS_SERVER_FILES>/reprocessing). */
+  reprocessingDir: string;
 }
 
 export interface SecuritySettings {
@@ -278,10 +282,12 @@ export function loadConfig(env: Env = process.env): Config {
       smtpUrl: smtpUrl(env),
       from: mailAddresses(env, 'CRDS_MAIL_FROM', 'crds-servers@localhost')[0]!,
       to: mailAddresses(env, 'CRDS_MAIL_TO', ''),
+      reprocessingTo: mailAddresses(env, 'CRDS_REPROCESSING_MAIL_TO', ''),
     },
     submission: submissionSettings(env),
     ops: opsConfig(env, mailAddresses),
     security: securitySettings(env),
+    reprocessingDir: env.CRDS_REPROCESSING_DIR ? path.resolve(env.CRDS_REPROCESSING_DIR) : path.join(folder(env, 'CRDS_SERVER_FILES', path.join(varDir(env), 'server_files')), 'reprocessing'),
   };
   return deepFreeze(config);
 }

@@ -134,6 +134,8 @@ export interface DatasetRow extends Model<InferAttributes<DatasetRow>, InferCrea
   datasetId: string;
   instrument: string;
   header: Record<string, string>;
+  /** "DATE-OBS TIME-OBS" (crds/affected.ts exposureTime), for datasets_since. */
+  exptime: CreationOptional<string>;
 }
 
 export interface AffectedDatasetsRow extends Model<InferAttributes<AffectedDatasetsRow>, InferCreationAttributes<AffectedDatasetsRow>> {
@@ -350,6 +352,7 @@ function defineCatalogModels(sequelize: Sequelize) {
       datasetId: { type: DataTypes.STRING(128), primaryKey: true },
       instrument: { type: DataTypes.STRING(32), allowNull: false },
       header: jsonText('header', {}),
+      exptime: { type: DataTypes.STRING(32), allowNull: false, defaultValue: '1900-01-01 00:00:00' },
     },
     { tableName: 'datasets' },
   );

@@ -30,6 +30,8 @@ import { browseRouter } from './browse';
 import { NAV_LINKS } from './nav';
 import { homeData } from './browse/home';
 import { respond } from './browse/respond';
+import { affectedRouter } from './affected';
+import { createAffectedService } from './affected-service';
 
 export interface AppDeps {
   config: Config;
@@ -127,6 +129,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
+  app.use(affectedRouter({ config: deps.config, db: deps.db, service: createAffectedService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) }));
 
   // Where the database and Temporal are, and why they fail, only for superusers.
   app.get('/', async (req, res) => {

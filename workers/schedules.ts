@@ -50,6 +50,12 @@ export const SCHEDULES: ScheduleDefinition[] = [
     every: '1 hour',
     memo: 'Removes partial uploads and temporaries untouched for CRDS_UPLOAD_MAX_AGE_HOURS, and expired web sessions.',
   },
+  {
+    scheduleId: 'monitor-reprocessing',
+    workflowType: 'monitorReprocessingWorkflow',
+    every: '5 minutes',
+    memo: 'Starts the affected datasets run of an operational context change made by any means (the original monitor_reprocessing cron, every 5 minutes).',
+  },
 ];
 
 function options(def: ScheduleDefinition, taskQueue: string, timezone?: string): ScheduleOptions {

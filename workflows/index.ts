@@ -4,3 +4,4 @@ export { submissionWorkflow } from './submission';
 export { nightlyWorkflow, backupWorkflow, restoreWorkflow, mirrorWorkflow } from './operations';
 export { syncOpsToGrpWorkflow } from './publish';
 export { cleanAbandonedUploadsWorkflow } from './cleanup';
+export { affectedDatasetsWorkflow, monitorReprocessingWorkflow } from './affected';

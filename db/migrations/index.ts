@@ -4,6 +4,7 @@ import * as m0001 from './0001-accounts-locks-audit';
 import * as m0002 from './0002-catalog';
 import * as m0003 from './0003-submission-records';
 import * as m0004 from './0004-submission-results';
+import * as m0008 from './0008-affected-runs';
 import * as m0013 from './0013-web-sessions';
 import * as m0016 from './0016-browse-indexes';
 
@@ -18,6 +19,7 @@ export const migrations: Migration[] = [
   { name: '0002-catalog', ...m0002 },
   { name: '0003-submission-records', ...m0003 },
   { name: '0004-submission-results', ...m0004 },
+  { name: '0008-affected-runs', ...m0008 },
   { name: '0013-web-sessions', ...m0013 },
   { name: '0016-browse-indexes', ...m0016 },
 ];

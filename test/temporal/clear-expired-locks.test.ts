@@ -57,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopProcess(worker);
   await client.schedule.getHandle('clear-expired-locks').delete().catch(() => undefined);
+  await client.schedule.getHandle('monitor-reprocessing').delete().catch(() => undefined);
   await connection.close();
   await db.close();
   await target.drop();
@@ -78,8 +79,8 @@ it('runs the lock-clearing workflow through the real worker', async () => {
 
 it('creates the clear-expired-locks schedule once, however often the worker starts', async () => {
   // The worker created it at start-up; creating it again (twice) updates, never duplicates.
-  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated' });
-  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated' });
+  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated', 'monitor-reprocessing': 'updated' });
+  expect(await ensureSchedules(client, taskQueue)).toEqual({ 'clear-expired-locks': 'updated', nightly: 'updated', 'clean-abandoned-uploads': 'updated', 'monitor-reprocessing': 'updated' });
   const ids: string[] = [];
   for await (const s of client.schedule.list()) ids.push(s.scheduleId);
   expect(ids.filter((id) => id === 'clear-expired-locks')).toHaveLength(1);

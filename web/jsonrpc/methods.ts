@@ -10,6 +10,7 @@ import type { Config } from '../../config';
 import type { Database } from '../../db';
 import { canonicalContextState } from '../../db/catalog';
 import { sqliteSnapshot } from '../../db/sqlite-snapshot';
+import { datasetIdsSince } from '../../db/datasets';
 import { historyDate, type CatalogSnapshot, type CatalogView, type RulesCache } from '../catalog-view';
 import {
   checkAvailableFile,
@@ -415,12 +416,15 @@ export function methods(deps: MethodDeps): Record<string, Method> {
 
     get_dataset_ids: {
       params: ['context', 'instrument', 'datasets_since'],
-      async run([context, instrument]) {
+      async run([context, instrument, datasetsSince]) {
         const { pmap } = await pmapArg(context);
         const instr = str(instrument, 'instrument', 'InvalidInstrumentError').toLowerCase();
         if (!pmap.selections.has(instr)) fail('InvalidInstrumentError', `Instrument '${instr}' is not in context '${pmap.name}'`);
-        const rows = await db.models.Dataset.findAll({ attributes: ['datasetId'], where: { instrument: instr }, order: [['datasetId', 'ASC']] });
-        return rows.map((r) => r.datasetId);
+        // Only datasets observed since then (the client's --datasets-since, "YYYY-MM-DD HH:MM:SS").
+        if (datasetsSince !== null && datasetsSince !== undefined && (typeof datasetsSince !== 'string' || !/^\d{4}-\d\d-\d\d([ T]\d\d:\d\d(:\d\d(\.\d*)?)?)?$/.test(datasetsSince))) {
+          fail('InvalidDateFormat', `Invalid datasets_since ${JSON.stringify(datasetsSince)}: expected 'YYYY-MM-DD HH:MM:SS'`);
+        }
+        return datasetIdsSince(db, instr, typeof datasetsSince === 'string' ? datasetsSince.replace('T', ' ') : null);
       },
     },
 
