@@ -182,6 +182,10 @@ export class Sessions {
     res.clearCookie(SESSION_COOKIE, { path: '/', sameSite: 'lax', secure: this.secure, httpOnly: true });
   }
 
+  private mac(data: string): string {
+    return createHmac('sha256', this.secret).update(data).digest('base64url');
+  }
+
   /** A confirm logs the submitter out (as the original): this browser may still read that submission's result for a day. */
   grantResult(res: Response, resultsId: string): void {
     res.cookie(RESULT_COOKIE, `${resultsId}.${this.mac(`result:${resultsId}`)}`, this.cookieOptions(24 * 3600 * 1000, true));
