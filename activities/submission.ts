@@ -16,8 +16,9 @@ import { contextSerial, FILE_NAME_RE, sha1sum, useafterOf } from '../db/catalog-
 import { referenceKeywords, type ReferenceKeywords } from '../crds/reference-header';
 import { releaseLocks } from '../db/locks';
 import { assignDeliveryId, assignSerialName, recordOnce, recorded } from '../db/submissions';
-import { CrdsError, MappingStore, getFileProperties, mappingSeries, TypeSpecs } from '../crds';
+import { CrdsError, MappingStore, mappingSeries } from '../crds';
 import { certifyInThread } from './certify-thread';
+import { newReferenceName, referenceKind } from './reference-names';
 import { checkGroup } from '../crds/certify';
 import { mappingDifferences, removeBoring, type Difference } from '../crds/diff';
 import { newContext, rmapInsertReferences, type ReferenceToInsert } from '../crds/refactor';
@@ -194,32 +195,12 @@ export interface DeliverResult {
 export function createSubmissionActivities(deps: SubmissionActivityDeps) {
   const { db, config, specsRoot } = deps;
 
-  const typeSpecs = (observatory: string): TypeSpecs | undefined => {
-    const file = path.join(specsRoot, observatory, 'specs', 'combined_specs.json');
-    return fs.existsSync(file) ? TypeSpecs.fromFile(observatory, file) : undefined;
-  };
-
   /** A submitted reference's keywords (FITS, ASDF, JSON or YAML); unreadable is the submitter's problem. */
   const keywordsOf = (file: string): ReferenceKeywords => {
     try {
       return referenceKeywords(file);
     } catch (err) {
       throw userError(`Cannot read the header of '${path.basename(file)}': ${(err as Error).message}`);
-    }
-  };
-
-  /** (instrument, filekind) of an uploaded reference: by name, else the instrument and type keywords of its header. */
-  const referenceKind = (observatory: string, file: string): { instrument: string; filekind: string } => {
-    try {
-      return getFileProperties(observatory, path.basename(file), { specs: typeSpecs(observatory) });
-    } catch {
-      const h = keywordsOf(file);
-      const instrument = (h.instrument ?? '').toLowerCase();
-      const specs = typeSpecs(observatory);
-      const suffix = /_([a-z0-9]+)\.[a-z]+$/i.exec(path.basename(file))?.[1]?.toLowerCase();
-      const filekind = (h.reftype ?? '').toLowerCase() || (suffix && specs?.suffixToFilekind(instrument, suffix)) || '';
-      if (!instrument || !filekind) throw userError(`Cannot determine the instrument and type of '${path.basename(file)}' from its name or header.`);
-      return { instrument, filekind };
     }
   };
 
@@ -303,7 +284,7 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
       );
       heartbeat({ file: input.uploadedAs, phase: 'done' });
       let kind = { instrument: '', filekind: '' };
-      if (result.errors === 0) kind = referenceKind(input.observatory, file);
+      if (result.errors === 0) kind = referenceKind(specsRoot, input.observatory, file);
       return {
         errors: result.errors,
         warnings: result.warnings,
@@ -354,9 +335,8 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
         const files: SubmittedFile[] = [];
         for (const f of input.files) {
           let name = f.uploadedAs;
-          const ext = path.extname(f.uploadedAs).toLowerCase();
           if (input.autoRename) {
-            name = await assignSerialName(db, input.submissionId, `ref:${f.uploadedAs}`, `${input.observatory}_${f.instrument}_${f.filekind}`, ext);
+            name = await newReferenceName({ db, specsRoot }, { ...input, uploadedAs: f.uploadedAs, instrument: f.instrument!, filekind: f.filekind! }, new Set(files.map((x) => x.name!)));
           } else {
             const taken = await CatalogFile.findOne({ where: { name } });
             if (taken && !(taken.state === 'uploaded' && taken.uploadedAs === f.uploadedAs && taken.sha1sum === f.sha1sum)) {

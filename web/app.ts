@@ -15,6 +15,8 @@ import { accountsRouter } from './accounts';
 import { requireCsrf, Sessions } from './sessions';
 import type { StartSubmission } from './submission-types';
 import { submitRouter } from './submit';
+import { submissionKindsRouter } from './submission-kinds';
+import { markBadRouter } from './mark-bad';
 import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
@@ -89,6 +91,8 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   };
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(markBadRouter({ config: deps.config, db: deps.db }));
+  app.use(submissionKindsRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
 
   app.get('/', async (_req, res) => {

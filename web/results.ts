@@ -27,7 +27,7 @@ export interface ResultsDeps {
 const ACTIONS: readonly SubmissionDecision['action'][] = ['confirm', 'cancel', 'force'];
 
 /** Statuses after which the page stops polling. */
-export const FINAL_STATUSES = ['archived', 'cancelled', 'failed'];
+export const FINAL_STATUSES = ['archived', 'cancelled', 'failed', 'certified'];
 
 export function resultsRouter(deps: ResultsDeps): express.Router {
   const { db, submissions } = deps;

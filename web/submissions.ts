@@ -69,6 +69,7 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     const resultsId = request.jpollKey && SUBMISSION_ID_RE.test(request.jpollKey) ? request.jpollKey : randomUUID();
     if (!request.files.length) throw new SubmissionRefused('No input files were specified.');
     const input: SubmissionInput = {
+      ...(request.kind === 'certify' ? { kind: 'certify' as const } : {}),
       submissionId: resultsId,
       observatory: request.observatory,
       username: request.submitter.username,

@@ -4,8 +4,13 @@
 /** pmap_mode of the submission forms (docs/submission-protocol.md §5.5). */
 export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_text';
 
+/** Kinds of submission besides batch submit: `certify` certifies the files and stops there (`/certify/`). */
+export type SubmissionKind = 'batch' | 'certify';
+
 /** The workflow's input, made by web/submissions.ts from the web's SubmissionRequest. */
 export interface SubmissionInput {
+  /** What kind of submission (crds-protocol.md §5.1, §5.4); absent: a batch submission of references. */
+  kind?: SubmissionKind;
   /** Chosen by the caller (the session's jpoll key or a uuid4): the results_id and the workflow ID's tail. */
   submissionId: string;
   observatory: string;
@@ -37,6 +42,8 @@ export type SubmissionStatus =
   | 'certifying'
   | 'generating'
   | 'ready'
+  /** A certify-only submission whose files all passed (final). */
+  | 'certified'
   | 'delivering'
   | 'delivered'
   | 'archiving'
@@ -110,6 +117,8 @@ export interface ProgressMessage {
 export type Disposition = '' | 'confirmed' | 'forced' | 'cancelled' | 'timed out';
 
 export interface SubmissionProgress {
+  /** Absent for batch submissions. */
+  kind?: SubmissionKind;
   submissionId: string;
   workflowId: string;
   observatory: string;

@@ -79,8 +79,10 @@ export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: Su
 }
 
 export async function submissionWorkflow(req: SubmissionInput): Promise<SubmissionOutcome> {
-  const steps: StepName[] = ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
+  const certifyOnly = req.kind === 'certify';
+  const steps: StepName[] = certifyOnly ? ['ingest', 'certify'] : ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
   const p: SubmissionProgress = {
+    ...(req.kind ? { kind: req.kind } : {}),
     submissionId: req.submissionId,
     workflowId: submissionWorkflowId(req.observatory, req.submissionId),
     observatory: req.observatory,
@@ -138,6 +140,16 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     );
   }
 
+  /** Certify-only (`/certify/`): the results are the submission's; nothing is catalogued. */
+  async function finishCertifyOnly(): Promise<SubmissionOutcome> {
+    await removeCreated();
+    p.status = 'certified';
+    say('log_message', `Certified ${p.files.length} file(s) against '${p.context.derivedFrom}'`);
+    say('done', { status: 0, result: req.resultUrl });
+    await notify('certified');
+    return { status: p.status, disposition: p.disposition };
+  }
+
   let current: StepName = 'ingest';
   try {
     // 1. ingest
@@ -168,7 +180,8 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     }
     const bad = p.files.filter((f) => f.certify!.errors > 0);
     if (bad.length) throw ApplicationFailure.nonRetryable(`Certify failed for ${bad.map((f) => `'${f.uploadedAs}'`).join(', ')}.`, SUBMISSION_ERROR);
-    const wrong = p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
+    // Certify-only needs no instrument lock (crds-protocol.md §5.1).
+    const wrong = certifyOnly ? undefined : p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
     if (wrong) {
       throw ApplicationFailure.nonRetryable(
         `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
@@ -198,6 +211,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
       }
     }
     end('certify');
+    if (certifyOnly) return await finishCertifyOnly();
 
     // 3. new rules: rmaps, imaps, pmap
     current = 'generate';
