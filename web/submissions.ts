@@ -13,6 +13,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Config } from '../config';
 import {
+  ABORT_SIGNAL,
   DECIDE_UPDATE,
   PROGRESS_QUERY,
   SUBMISSION_ID_RE,
@@ -156,7 +157,23 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     return jpollMessages(p, k, after);
   }
 
-  return { startSubmission, progress, decide, pullMessages };
+  /**
+   * JSON-RPC jpoll_abort(key): asks the submission to stop at its next step (the `abort`
+   * signal); what it made is removed and its channel ends with done(1, the reason). A
+   * submission already confirmed, cancelled or finished is left alone.
+   */
+  async function abort(key: unknown): Promise<boolean> {
+    const k = typeof key === 'string' ? key : '';
+    if (!SUBMISSION_ID_RE.test(k)) throw new ChannelNotFound(String(key));
+    const p = await progress(k);
+    if (!p) throw new ChannelNotFound(k);
+    if (p.disposition !== '' || !['ingesting', 'certifying', 'generating', 'ready'].includes(p.status)) return false;
+    const client = await deps.client();
+    await withDeadline(client, () => client.workflow.getHandle(workflowId(k)).signal(ABORT_SIGNAL));
+    return true;
+  }
+
+  return { startSubmission, progress, decide, pullMessages, abort };
 }
 
 export type SubmissionService = ReturnType<typeof createSubmissionService>;

@@ -171,6 +171,9 @@ export interface SubmissionOutcome {
 export const SUBMISSION_WORKFLOW_TYPE = 'submissionWorkflow';
 export const DECIDE_UPDATE = 'decide';
 export const PROGRESS_QUERY = 'progress';
+/** jpoll_abort(key): the submission's next step fails, as the original's next jpoll write did. */
+export const ABORT_SIGNAL = 'abort';
+export const ABORT_MESSAGE = 'External agent requested calling process termination.';
 
 /** One workflow per submission: a double POST or a retry finds the same one. */
 export function submissionWorkflowId(observatory: string, submissionId: string): string {

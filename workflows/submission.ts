@@ -9,6 +9,7 @@ import {
   CancellationScope,
   condition,
   defineQuery,
+  defineSignal,
   defineUpdate,
   isCancellation,
   log,
@@ -19,6 +20,8 @@ import {
 import type { SubmissionActivities } from '../activities/submission';
 import type { MailActivities, MailEvent } from '../activities/mail';
 import {
+  ABORT_MESSAGE,
+  ABORT_SIGNAL,
   DECIDE_UPDATE,
   PROGRESS_QUERY,
   submissionWorkflowId,
@@ -34,6 +37,7 @@ import {
 
 export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
 export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
+export const abortSignal = defineSignal(ABORT_SIGNAL);
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as const;
 const files = proxyActivities<SubmissionActivities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry });
@@ -100,6 +104,11 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     messages: [],
   };
   let decision: SubmissionDecision | undefined;
+  // jpoll_abort: honoured until someone decides (a confirmed submission is delivered whatever).
+  let abortRequested = false;
+  let aborted = false;
+  const abortNow = () => abortRequested && !aborted && decision === undefined;
+  setHandler(abortSignal, () => void (abortRequested = true));
   setHandler(progressQuery, () => p);
   setHandler(
     decideUpdate,
@@ -115,6 +124,10 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
   );
 
   function say(type: ProgressMessage['type'], data: ProgressMessage['data']): void {
+    if (abortNow()) {
+      aborted = true;
+      throw ApplicationFailure.nonRetryable(ABORT_MESSAGE, SUBMISSION_ERROR);
+    }
     p.messages.push({ id: p.messages.length + 1, time: pyTime(Date.now()), type, data });
   }
   const step = (name: StepName) => p.steps.find((s) => s.name === name)!;
@@ -243,10 +256,11 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     begin('confirm', `until ${p.confirmDeadline}`);
     say('done', { status: 0, result: req.resultUrl });
     await notify('ready');
-    if (!(await condition(() => decision !== undefined, timeout))) {
+    if (!(await condition(() => decision !== undefined || abortRequested, timeout))) {
       p.disposition = 'timed out';
       p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
     }
+    if (abortNow()) say('log_message', 'aborted'); // throws the abort
     if (p.disposition === 'cancelled' || p.disposition === 'timed out') {
       await removeCreated();
       end('confirm', 'done', p.disposition);

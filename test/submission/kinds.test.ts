@@ -11,7 +11,8 @@ import { MappingStore } from '../../crds';
 import { CRDS_CLI, run } from '../jsonrpc/site';
 import { launchBrowser } from '../support/browser';
 import { errorDiv, WebSession } from '../web/web-session';
-import { CONTEXT, cosVariant, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
+import { ABORT_MESSAGE } from '../../workflows/submission-types';
+import { CONTEXT, cosVariant, lockFor, placeCosVariant, realCacheSubset, request, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 
 jest.setTimeout(300_000);
 
@@ -21,9 +22,10 @@ let url: string;
 let work: string;
 
 beforeAll(async () => {
-  running = await startWebSubmissionSite('kinds', 'kinds-test-secret', { host: 'localhost' });
-  ({ site, web: { url } } = running);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-kinds-'));
+  realCacheSubset(path.join(work, 'cache'));
+  running = await startWebSubmissionSite('kinds', 'kinds-test-secret', { host: 'localhost', cache: path.join(work, 'cache') });
+  ({ site, web: { url } } = running);
 });
 
 afterAll(async () => {
@@ -173,5 +175,52 @@ describe('mark files bad from the web', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('JSON-RPC about submissions', () => {
+  const rpc = async (method: string, params: unknown[]) => {
+    const res = await fetch(`${url}/json/`, { method: 'POST', body: JSON.stringify({ jsonrpc: '1.0', method, params, id: 1 }) });
+    return (await res.json()) as { result?: unknown; error?: { name: string; message: string } };
+  };
+
+  it('jpoll_abort stops a ready submission cleanly: nothing of it is left, its channel ends with the reason', async () => {
+    fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
+    placeCosVariant(site, 'alice', 'a');
+    const before = await catalogCount();
+    const lock = await lockFor(site, 'alice', 'cos');
+    const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'abort-me-1'));
+    await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed');
+    expect(await catalogCount()).toBeGreaterThan(before);
+    expect(await rpc('jpoll_abort', [resultsId])).toEqual({ result: true, error: null, id: 1 });
+    const p = await waitForProgress(site, resultsId, (x) => x.status === 'failed');
+    expect(p.reason).toBe(ABORT_MESSAGE);
+    const pulled = await site.service.pullMessages(resultsId, '0');
+    expect(pulled[pulled.length - 1]).toMatchObject({ type: 'done', data: { status: 1, result: ABORT_MESSAGE } });
+    expect(await catalogCount()).toBe(before);
+    // Finished: a second abort changes nothing; an unknown channel is the client's "not found".
+    expect((await rpc('jpoll_abort', [resultsId])).result).toBe(false);
+    expect((await rpc('jpoll_abort', ['no-such-channel'])).error?.message).toMatch(/Channel key 'no-such-channel' not found/);
+  });
+
+  it('get_submission_info and get_delivery_status', async () => {
+    const info = (await rpc('get_submission_info', ['hst', 'alice'])).result as { submission_kinds: string[]; ingest_dir: string };
+    expect(info.submission_kinds).toContain('certify');
+    expect(info.ingest_dir.endsWith(`:${site.ingest('alice')}`)).toBe(true);
+    expect((await rpc('get_submission_info', ['hst', 'mallory'])).error?.name).toBe('InvalidUserError');
+    expect((await rpc('get_submission_info', ['jwst', 'alice'])).error).toBeTruthy();
+
+    // A delivery as deliverSubmission records it: its catalog and the audit record naming it.
+    const [ref] = await site.db.models.CatalogFile.findAll({ where: { type: 'reference' }, limit: 1 });
+    fs.mkdirSync(path.join(site.config.serverFiles, 'catalogs'), { recursive: true });
+    fs.writeFileSync(path.join(site.config.serverFiles, 'catalogs', 'opus_77_i.cat'), `${ref!.name}\n`);
+    await site.db.models.AuditRecord.create({
+      date: new Date('2026-01-02T03:04:05Z'), username: 'alice', action: 'batch submit', filename: 'opus_77_i.cat',
+      observatory: 'hst', instrument: ref!.instrument, filekind: ref!.filekind, why: 'a delivery', details: {},
+    });
+    const rows = (await rpc('get_delivery_status', ['2026-01-01'])).result as Record<string, unknown>[];
+    expect(rows).toEqual([{ date: '2026-01-02 03:04:05.000', action: 'batch submit', user: 'alice', description: 'a delivery', files: [ref!.name], catalog: 'opus_77_i.cat', status: ref!.state }]);
+    expect((await rpc('get_delivery_status', ['2026-01-03'])).result).toEqual([]);
+    expect((await rpc('get_delivery_status', ["2026-01-01'; DROP TABLE"])).error?.name).toBe('InvalidDateFormat');
   });
 });

@@ -15,8 +15,7 @@ import { importCache } from '../../db/catalog-import';
 import { cdbsTimestamp, cdbsUniqueName } from '../../crds/uniqname';
 import { describeOnBothDialects } from '../support/databases';
 import { CRDS_PYTHON } from '../support/paths';
-import { MappingStore } from '../../crds';
-import { cosVariant, HST_REFERENCES, REAL_CACHE, SPECS } from './harness';
+import { cosVariant, realCacheSubset, SPECS } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -42,30 +41,6 @@ it("gives the real library's generate_unique_name_core for the same instants", (
   const out = execFileSync(CRDS_PYTHON, ['-c', script, JSON.stringify(instants)], { encoding: 'utf8' }).trim().split('\n');
   expect(instants.map((t) => cdbsUniqueName('cos', '1dx', '.fits', new Date(t)))).toEqual(out);
 });
-
-/**
- * The real HST cache as far as this test needs it: the rules of the last 30 contexts and the
- * real references. The bug it guards against filled gaps below the
- * imported serials, which these leave (hst_0001 … hst_0699 are absent). Copied into a temporary folder (the import reads regular files only).
- */
-function realCacheSubset(into: string): void {
-  const source = path.join(REAL_CACHE, 'mappings', 'hst');
-  const store = new MappingStore(source, { ignoreChecksum: 'warn' });
-  const names = new Set<string>();
-  const references = new Set<string>();
-  for (let n = 700; n <= 729; n++) {
-    const pmap = store.loadContext(`hst_0${n}.pmap`);
-    names.add(pmap.name);
-    for (const m of pmap.mappingNames()) names.add(m);
-    for (const r of pmap.referenceNames()) references.add(r);
-  }
-  // Only the real references these rules name (the import types the others by their header alone).
-  const placed = fs.readdirSync(HST_REFERENCES).filter((r) => references.has(r));
-  for (const [dir, files] of [[path.join('mappings', 'hst'), [...names]], [path.join('references', 'hst'), placed]] as const) {
-    fs.mkdirSync(path.join(into, dir), { recursive: true });
-    for (const f of files) fs.copyFileSync(path.join(REAL_CACHE, dir, f), path.join(into, dir, f));
-  }
-}
 
 let cache: string;
 beforeAll(() => {
