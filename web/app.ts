@@ -17,6 +17,7 @@ import type { StartSubmission } from './submission-types';
 import { submitRouter } from './submit';
 import { submissionKindsRouter } from './submission-kinds';
 import { markBadRouter } from './mark-bad';
+import { setPasswordRouter } from './set-password';
 import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
@@ -91,6 +92,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   };
   app.use(accountsRouter({ db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(setPasswordRouter({ db: deps.db }));
   app.use(markBadRouter({ config: deps.config, db: deps.db }));
   app.use(submissionKindsRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));

@@ -346,9 +346,9 @@ export interface WebSubmissionSite {
 export async function startWebSubmissionSite(
   prefix: string,
   secretKey: string,
-  options: { members?: string[]; host?: string; cache?: string } = {},
+  options: { members?: string[]; host?: string } = {},
 ): Promise<WebSubmissionSite> {
-  const site = await startSubmissionSite(prefix, { cache: options.cache });
+  const site = await startSubmissionSite(prefix);
   let worker: Started | undefined;
   try {
     await setGroup(site.db, 'cos-team', ['cos'], options.members ?? ['alice']);

@@ -12,24 +12,31 @@ import { CRDS_CLI, run } from '../jsonrpc/site';
 import { launchBrowser } from '../support/browser';
 import { errorDiv, WebSession } from '../web/web-session';
 import { ABORT_MESSAGE } from '../../workflows/submission-types';
-import { CONTEXT, cosVariant, lockFor, placeCosVariant, realCacheSubset, request, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
+import { setGroup } from '../../db/accounts';
+import { CONTEXT, cosVariant, lockFor, placeCosVariant, realCacheSubset, request, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
 
 jest.setTimeout(300_000);
 
 let site: SubmissionSite;
-let running: WebSubmissionSite | undefined;
+let worker: { close(): Promise<void> } | undefined;
+let web: WebApp | undefined;
 let url: string;
 let work: string;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-kinds-'));
   realCacheSubset(path.join(work, 'cache'));
-  running = await startWebSubmissionSite('kinds', 'kinds-test-secret', { host: 'localhost', cache: path.join(work, 'cache') });
-  ({ site, web: { url } } = running);
+  site = await startSubmissionSite('kinds', { cache: path.join(work, 'cache') });
+  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
+  worker = await startWorkerInProcess(site);
+  web = await startWebApp(site, 'kinds-test-secret', { host: 'localhost' });
+  url = web.url;
 });
 
 afterAll(async () => {
-  await running?.close();
+  await worker?.close();
+  await web?.close();
+  await site?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -72,7 +79,7 @@ it('crds submit --submission-kind certify certifies the files and catalogues not
   expect(html).toContain('data-status="certified"');
   expect(errorDiv(html)).toBeUndefined();
   const mail = await mailTo(/submission CERTIFIED/);
-  expect(mail.text).toContain(completed![1]!);
+  expect(mail.text).toContain(completed![2]!); // the result URL (quoted-printable may wrap it)
 
   // A certify failure is reported as failed (the client exits non-zero), nothing catalogued.
   fs.truncateSync(file, 5000);
@@ -192,7 +199,7 @@ describe('JSON-RPC about submissions', () => {
     const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'abort-me-1'));
     await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed');
     expect(await catalogCount()).toBeGreaterThan(before);
-    expect(await rpc('jpoll_abort', [resultsId])).toEqual({ result: true, error: null, id: 1 });
+    expect(await rpc('jpoll_abort', [resultsId])).toMatchObject({ result: true, error: null });
     const p = await waitForProgress(site, resultsId, (x) => x.status === 'failed');
     expect(p.reason).toBe(ABORT_MESSAGE);
     const pulled = await site.service.pullMessages(resultsId, '0');
@@ -222,5 +229,33 @@ describe('JSON-RPC about submissions', () => {
     expect(rows).toEqual([{ date: '2026-01-02 03:04:05.000', action: 'batch submit', user: 'alice', description: 'a delivery', files: [ref!.name], catalog: 'opus_77_i.cat', status: ref!.state }]);
     expect((await rpc('get_delivery_status', ['2026-01-03'])).result).toEqual([]);
     expect((await rpc('get_delivery_status', ["2026-01-01'; DROP TABLE"])).error?.name).toBe('InvalidDateFormat');
+  });
+});
+
+describe('/set_password/', () => {
+  it('changes the password of the logged-in user only after every check, and the new one logs in', async () => {
+    const web = new WebSession(url);
+    await web.login('bob', 'bob-password');
+    const hash = async () => (await site.db.models.User.findOne({ where: { username: 'bob' } }))!.passwordHash;
+    const before = await hash();
+    const refusals: [Record<string, string>, RegExp | number][] = [
+      [{ old_password: 'bob-password', new_password1: 'a-long-new-password', new_password2: 'a-long-new-password', csrfmiddlewaretoken: 'forged' }, 403],
+      [{ old_password: 'not-bobs', new_password1: 'a-long-new-password', new_password2: 'a-long-new-password' }, /current password is not correct/],
+      [{ old_password: 'bob-password', new_password1: 'short', new_password2: 'short' }, /must have 12 to 1024 characters/],
+      [{ old_password: 'bob-password', new_password1: 'a-long-new-password', new_password2: 'another-long-one' }, /differ/],
+    ];
+    for (const [form, expected] of refusals) {
+      const r = await web.post('/set_password/', form);
+      if (typeof expected === 'number') expect(r.status).toBe(expected);
+      else expect(errorDiv(r.text)).toMatch(expected);
+    }
+    expect((await new WebSession(url).post('/set_password/', { old_password: 'bob-password', new_password1: 'x'.repeat(20), new_password2: 'x'.repeat(20) })).status).toBeGreaterThanOrEqual(300);
+    expect(await hash()).toBe(before);
+    const ok = await web.post('/set_password/', { old_password: 'bob-password', new_password1: 'a-long-new-password', new_password2: 'a-long-new-password' });
+    expect(ok.text).toContain('id="password-changed"');
+    expect(errorDiv(ok.text)).toBeUndefined();
+    const again = new WebSession(url);
+    expect((await again.login('bob', 'a-long-new-password')).status).toBe(302);
+    expect(errorDiv((await new WebSession(url).login('bob', 'bob-password')).text)).toBe('ERROR: Invalid user name or password.');
   });
 });
