@@ -89,8 +89,11 @@ export async function assignSerialName(db: Database, submissionId: string, slot:
 
 /**
  * An HST reference's CDBS-style time-based name (crds/uniqname.ts) for a submission's slot,
- * drawn once: the first name at or after `now` that neither the catalog nor `pending` (the
- * names this submission drew and has not catalogued yet) holds.
+ * drawn once: the first name at or after `now` that neither the catalog, nor `pending` (the
+ * names this submission drew and has not catalogued yet), nor another submission's drawing
+ * holds. Each name drawn is reserved as a name_counters row `uniqname:<name>` in the same
+ * transaction, so two submissions in the same two seconds never draw the same name (the
+ * second's insert conflicts and its activity retries past it).
  */
 export async function assignCdbsName(
   db: Database,
@@ -100,11 +103,16 @@ export async function assignCdbsName(
   now: Date,
   pending: ReadonlySet<string>,
 ): Promise<string> {
-  return recordOnce(db, submissionId, `name:${slot}`, (transaction) =>
-    freeCdbsUniqueName(kind.instrument, kind.suffix, kind.ext, now, async (name) =>
-      pending.has(name) || !!(await db.models.CatalogFile.findOne({ attributes: ['id'], where: { name }, transaction })),
-    ),
-  );
+  const { CatalogFile, NameCounter } = db.models;
+  return recordOnce(db, submissionId, `name:${slot}`, async (transaction) => {
+    const name = await freeCdbsUniqueName(kind.instrument, kind.suffix, kind.ext, now, async (n) =>
+      pending.has(n) ||
+      !!(await CatalogFile.findOne({ attributes: ['id'], where: { name: n }, transaction })) ||
+      !!(await NameCounter.findByPk(`uniqname:${n}`, { transaction })),
+    );
+    await NameCounter.create({ name: `uniqname:${name}`, counter: 0 }, { transaction });
+    return name;
+  });
 }
 
 /** The site's next delivery id, drawn once per submission. */

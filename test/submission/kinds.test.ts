@@ -202,8 +202,9 @@ describe('JSON-RPC about submissions', () => {
     expect(await rpc('jpoll_abort', [resultsId])).toMatchObject({ result: true, error: null });
     const p = await waitForProgress(site, resultsId, (x) => x.status === 'failed');
     expect(p.reason).toBe(ABORT_MESSAGE);
-    const pulled = await site.service.pullMessages(resultsId, '0');
-    expect(pulled[pulled.length - 1]).toMatchObject({ type: 'done', data: { status: 1, result: ABORT_MESSAGE } });
+    // Its jpoll stream had ended at READY's done; the progress ends with the abort's.
+    expect(p.messages[p.messages.length - 1]).toMatchObject({ type: 'done', data: { status: 1, result: ABORT_MESSAGE } });
+    expect(p.steps.find((s) => s.name === 'confirm')).toMatchObject({ status: 'failed', detail: ABORT_MESSAGE });
     expect(await catalogCount()).toBe(before);
     // Finished: a second abort changes nothing; an unknown channel is the client's "not found".
     expect((await rpc('jpoll_abort', [resultsId])).result).toBe(false);
@@ -218,7 +219,7 @@ describe('JSON-RPC about submissions', () => {
     expect((await rpc('get_submission_info', ['jwst', 'alice'])).error).toBeTruthy();
 
     // A delivery as deliverSubmission records it: its catalog and the audit record naming it.
-    const [ref] = await site.db.models.CatalogFile.findAll({ where: { type: 'reference' }, limit: 1 });
+    const [ref] = await site.db.models.CatalogFile.findAll({ where: { type: 'mapping' }, limit: 1 });
     fs.mkdirSync(path.join(site.config.serverFiles, 'catalogs'), { recursive: true });
     fs.writeFileSync(path.join(site.config.serverFiles, 'catalogs', 'opus_77_i.cat'), `${ref!.name}\n`);
     await site.db.models.AuditRecord.create({

@@ -12,6 +12,7 @@ import { createSubmissionActivities } from '../../activities/submission';
 import { loadConfig } from '../../config';
 import { defaultContexts } from '../../db/catalog';
 import { importCache } from '../../db/catalog-import';
+import { assignCdbsName } from '../../db/submissions';
 import { cdbsTimestamp, cdbsUniqueName } from '../../crds/uniqname';
 import { describeOnBothDialects } from '../support/databases';
 import { CRDS_PYTHON } from '../support/paths';
@@ -93,6 +94,12 @@ describeOnBothDialects('new names after an imported real cache on %s', 'naming',
     const name = generated.files[0]!.name!;
     expect(name).toMatch(CDBS_1DX);
     expect(name >= cdbsUniqueName('cos', '1dx', '.fits', new Date(before)) && name <= cdbsUniqueName('cos', '1dx', '.fits', new Date(Date.now() + 2000))).toBe(true);
+
+    // Another submission drawing in the same two seconds gets the next name, never this one.
+    const at = new Date(before);
+    const [a, b] = [await assignCdbsName(db, 'other-1', 'ref:x.fits', { instrument: 'cos', suffix: '1dx', ext: '.fits' }, at, new Set()),
+      await assignCdbsName(db, 'other-2', 'ref:x.fits', { instrument: 'cos', suffix: '1dx', ext: '.fits' }, at, new Set())];
+    expect(new Set([a, b, name]).size).toBe(3);
 
     // Delivery advances the edit context to the new pmap.
     await acts.deliverSubmission({
