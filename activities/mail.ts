@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import type { Database } from '../db';
 import type { SubmissionProgress } from '../workflows/submission-types';
 
-export type MailEvent = 'ready' | 'confirmed' | 'forced' | 'cancelled' | 'delivered' | 'archived' | 'archiving-failed' | 'failed';
+export type MailEvent = 'certified' | 'ready' | 'confirmed' | 'forced' | 'cancelled' | 'delivered' | 'archived' | 'archiving-failed' | 'failed';
 
 export interface SubmissionMailInput {
   event: MailEvent;

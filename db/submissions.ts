@@ -5,6 +5,7 @@
 import { DataTypes, Op, type ModelStatic, type Model, type Transaction } from 'sequelize';
 import type { Database } from './index';
 import { nextCounter } from './catalog';
+import { freeCdbsUniqueName } from '../crds/uniqname';
 
 interface SubmissionRecordRow extends Model {
   submissionId: string;
@@ -62,24 +63,55 @@ export async function submissionRecords(db: Database, submissionId: string): Pro
 
 /**
  * A new CRDS serial name `<prefix>_NNNN<ext>` (§4.8) for a submission's slot, from the counter
- * `<prefix>_<ext>`. A counter seen for the first time starts after the highest serial the
- * catalog already holds; names already in the catalog are skipped, as get_new_name does.
+ * `<prefix>_<ext>`: always past the highest serial the catalog holds (an imported cache or a
+ * mirror may hold higher ones than the counter has drawn); names already in the catalog are
+ * skipped, as get_new_name does.
  */
 export async function assignSerialName(db: Database, submissionId: string, slot: string, prefix: string, ext: string): Promise<string> {
   return recordOnce(db, submissionId, `name:${slot}`, async (transaction) => {
     const counter = `${prefix}_${ext}`;
     const { NameCounter, CatalogFile } = db.models;
-    if (!(await NameCounter.findByPk(counter, { transaction }))) {
-      const rows = await CatalogFile.findAll({ attributes: ['name'], where: { name: { [Op.like]: `${prefix}\\_%${ext}` } }, transaction });
-      const serial = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)${ext.replace('.', '\\.')}$`);
-      const highest = Math.max(0, ...rows.map((r) => Number(serial.exec(r.name)?.[1] ?? 0)));
-      // Counters hold the last number drawn (nextCounter returns it plus one).
-      await NameCounter.create({ name: counter, counter: highest }, { transaction });
-    }
+    // No escape character in the pattern: SQLite's LIKE has none without an ESCAPE clause.
+    // '_' is then a wildcard too, so the regex below keeps only the series' own names.
+    const rows = await CatalogFile.findAll({ attributes: ['name'], where: { name: { [Op.like]: `${prefix}_%${ext}` } }, transaction });
+    const serial = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)${ext.replace('.', '\\.')}$`);
+    const highest = Math.max(0, ...rows.map((r) => Number(serial.exec(r.name)?.[1] ?? 0)));
+    // Counters hold the last number drawn (nextCounter returns it plus one).
+    const row = await NameCounter.findByPk(counter, { transaction, lock: transaction.LOCK.UPDATE });
+    if (!row) await NameCounter.create({ name: counter, counter: highest }, { transaction });
+    else if (row.counter < highest) await row.update({ counter: highest }, { transaction });
     for (;;) {
       const name = `${prefix}_${String(await nextCounter(db, counter, transaction)).padStart(4, '0')}${ext}`;
       if (!(await CatalogFile.findOne({ attributes: ['id'], where: { name }, transaction }))) return name;
     }
+  });
+}
+
+/**
+ * An HST reference's CDBS-style time-based name (crds/uniqname.ts) for a submission's slot,
+ * drawn once: the first name at or after `now` that neither the catalog, nor `pending` (the
+ * names this submission drew and has not catalogued yet), nor another submission's drawing
+ * holds. Each name drawn is reserved as a name_counters row `uniqname:<name>` in the same
+ * transaction, so two submissions in the same two seconds never draw the same name (the
+ * second's insert conflicts and its activity retries past it).
+ */
+export async function assignCdbsName(
+  db: Database,
+  submissionId: string,
+  slot: string,
+  kind: { instrument: string; suffix: string; ext: string },
+  now: Date,
+  pending: ReadonlySet<string>,
+): Promise<string> {
+  const { CatalogFile, NameCounter } = db.models;
+  return recordOnce(db, submissionId, `name:${slot}`, async (transaction) => {
+    const name = await freeCdbsUniqueName(kind.instrument, kind.suffix, kind.ext, now, async (n) =>
+      pending.has(n) ||
+      !!(await CatalogFile.findOne({ attributes: ['id'], where: { name: n }, transaction })) ||
+      !!(await NameCounter.findByPk(`uniqname:${n}`, { transaction })),
+    );
+    await NameCounter.create({ name: `uniqname:${name}`, counter: 0 }, { transaction });
+    return name;
   });
 }
 

@@ -21,6 +21,9 @@ import { accountsRouter } from './accounts';
 import { requireCsrf, Sessions } from './sessions';
 import type { StartSubmission } from './submission-types';
 import { submitRouter } from './submit';
+import { submissionKindsRouter } from './submission-kinds';
+import { markBadRouter } from './mark-bad';
+import { setPasswordRouter } from './set-password';
 import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
@@ -128,6 +131,9 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(accountsRouter({ config: deps.config, db: deps.db, sessions, instruments }));
   app.use(submitRouter({ config: deps.config, db: deps.db, sessions, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
+  app.use(setPasswordRouter({ db: deps.db }));
+  app.use(markBadRouter({ config: deps.config, db: deps.db }));
+  app.use(submissionKindsRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
   app.use(affectedRouter({ config: deps.config, db: deps.db, service: createAffectedService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) }));
 

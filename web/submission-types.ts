@@ -9,7 +9,8 @@ export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_
 export type ChangeLevel = 'SEVERE' | 'MODERATE' | 'TRIVIAL';
 
 export interface SubmissionRequest {
-  kind: 'batch_submit_references';
+  /** The page it was posted to: a batch submission, or certify only (`/certify/`). */
+  kind: 'batch_submit_references' | 'certify';
   observatory: string;
   submitter: {
     username: string;

@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import type { Database } from '../db';
 import { storedSubmissionResult } from '../db/submission-results';
 import {
+  ABORT_SIGNAL,
   DECIDE_UPDATE,
   FINAL_STATUSES,
   PROGRESS_QUERY,
@@ -75,6 +76,7 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     const resultsId = request.jpollKey && SUBMISSION_ID_RE.test(request.jpollKey) ? request.jpollKey : randomUUID();
     if (!request.files.length) throw new SubmissionRefused('No input files were specified.');
     const input: SubmissionInput = {
+      ...(request.kind === 'certify' ? { kind: 'certify' as const } : {}),
       submissionId: resultsId,
       observatory: request.observatory,
       username: request.submitter.username,
@@ -175,7 +177,23 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     return jpollMessages(p, k, after);
   }
 
-  return { startSubmission, progress, decide, pullMessages };
+  /**
+   * JSON-RPC jpoll_abort(key): asks the submission to stop at its next step (the `abort`
+   * signal); what it made is removed and its channel ends with done(1, the reason). A
+   * submission already confirmed, cancelled or finished is left alone.
+   */
+  async function abort(key: unknown): Promise<boolean> {
+    const k = typeof key === 'string' ? key : '';
+    if (!SUBMISSION_ID_RE.test(k)) throw new ChannelNotFound(String(key));
+    const p = await progress(k);
+    if (!p) throw new ChannelNotFound(k);
+    if (p.disposition !== '' || !['ingesting', 'certifying', 'generating', 'ready'].includes(p.status)) return false;
+    const client = await deps.client();
+    await withDeadline(client, () => client.workflow.getHandle(workflowId(k)).signal(ABORT_SIGNAL));
+    return true;
+  }
+
+  return { startSubmission, progress, decide, pullMessages, abort };
 }
 
 export type SubmissionService = ReturnType<typeof createSubmissionService>;

@@ -27,20 +27,31 @@ export interface SubmitDeps {
 // The original's form checks (crds-protocol.md §5.4).
 const DESCRIPTION = /^[A-Za-z0-9._\s/,=\-+]{1,2000}$/;
 const CREATOR = /^[A-Za-z_0-9.@, -]{0,128}$/;
-const PMAP_NAME = /^[A-Za-z0-9_]{1,64}\.pmap$/;
+export const PMAP_NAME = /^[A-Za-z0-9_]{1,64}\.pmap$/;
 const PMAP_MODES: readonly PmapMode[] = ['pmap_edit', 'pmap_latest', 'pmap_operational', 'pmap_text'];
 const CHANGE_LEVELS: readonly ChangeLevel[] = ['SEVERE', 'MODERATE', 'TRIVIAL'];
 /** Django's checkbox reading: these are false, anything else true (the client posts "True"/"False"). */
 const FALSE_VALUES = new Set(['false', '0', '0.0', 'f', '']);
+export const checkboxOf = (value: string | undefined): boolean => !FALSE_VALUES.has((value ?? '').toLowerCase());
 
-const NO_LOCK = "You can't access this function without logging in for a particular instrument.";
+export const NO_LOCK = "You can't access this function without logging in for a particular instrument.";
 
-type Form = Record<string, string>;
+export type Form = Record<string, string>;
 
-function formOf(body: unknown): Form {
+export function formOf(body: unknown): Form {
   const form: Form = {};
   for (const [k, v] of Object.entries((body as Record<string, unknown>) ?? {})) if (typeof v === 'string') form[k] = v;
   return form;
+}
+
+/** The derivation context a form asks for (pmap_mode, pmap_text / pmap_name), or why it is invalid. */
+export function contextChoice(form: Form, observatory: string): { pmapMode: PmapMode; pmapName: string } | string {
+  const pmapMode = (form.pmap_mode || 'pmap_edit') as PmapMode;
+  if (!PMAP_MODES.includes(pmapMode)) return `Invalid pmap_mode '${pmapMode}': use one of ${PMAP_MODES.join(', ')}.`;
+  const pmapName = (pmapMode === 'pmap_text' ? form.pmap_text || form.pmap_name : form.pmap_name) ?? '';
+  if (pmapMode === 'pmap_text' && !PMAP_NAME.test(pmapName)) return `Invalid context '${pmapName}': name a .pmap such as ${observatory}_0001.pmap.`;
+  if (pmapName && !PMAP_NAME.test(pmapName)) return `Invalid pmap_name '${pmapName}'.`;
+  return { pmapMode, pmapName };
 }
 
 export function submitRouter(deps: SubmitDeps): express.Router {
@@ -81,11 +92,9 @@ export function submitRouter(deps: SubmitDeps): express.Router {
     const { lock, problem } = await submitterLock(req);
     if (!lock || problem) return refuse(problem ?? NO_LOCK);
 
-    const pmapMode = (form.pmap_mode || 'pmap_edit') as PmapMode;
-    if (!PMAP_MODES.includes(pmapMode)) return refuse(`Invalid pmap_mode '${pmapMode}': use one of ${PMAP_MODES.join(', ')}.`);
-    const pmapName = (pmapMode === 'pmap_text' ? form.pmap_text || form.pmap_name : form.pmap_name) ?? '';
-    if (pmapMode === 'pmap_text' && !PMAP_NAME.test(pmapName)) return refuse(`Invalid context '${pmapName}': name a .pmap such as ${deps.config.observatory}_0001.pmap.`);
-    if (pmapName && !PMAP_NAME.test(pmapName)) return refuse(`Invalid pmap_name '${pmapName}'.`);
+    const context = contextChoice(form, deps.config.observatory);
+    if (typeof context === 'string') return refuse(context);
+    const { pmapMode, pmapName } = context;
     const changeLevel = (form.change_level || 'SEVERE') as ChangeLevel;
     if (!CHANGE_LEVELS.includes(changeLevel)) return refuse(`Invalid change_level '${changeLevel}': use one of ${CHANGE_LEVELS.join(', ')}.`);
     const description = (form.description ?? '').trim();
@@ -115,8 +124,8 @@ export function submitRouter(deps: SubmitDeps): express.Router {
       changeLevel,
       creator,
       description,
-      autoRename: !FALSE_VALUES.has((form.auto_rename ?? '').toLowerCase()),
-      compareOldReference: !FALSE_VALUES.has((form.compare_old_reference ?? '').toLowerCase()),
+      autoRename: checkboxOf(form.auto_rename),
+      compareOldReference: checkboxOf(form.compare_old_reference),
       jpollKey: req.session!.jpollKey,
     };
     try {

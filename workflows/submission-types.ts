@@ -4,8 +4,13 @@
 /** pmap_mode of the submission forms (docs/submission-protocol.md §5.5). */
 export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_text';
 
+/** Kinds of submission besides batch submit: `certify` certifies the files and stops there (`/certify/`). */
+export type SubmissionKind = 'batch' | 'certify';
+
 /** The workflow's input, made by web/submissions.ts from the web's SubmissionRequest. */
 export interface SubmissionInput {
+  /** What kind of submission (crds-protocol.md §5.1, §5.4); absent: a batch submission of references. */
+  kind?: SubmissionKind;
   /** Chosen by the caller (the session's jpoll key or a uuid4): the results_id and the workflow ID's tail. */
   submissionId: string;
   observatory: string;
@@ -38,13 +43,15 @@ export interface SubmissionInput {
 }
 
 /** Statuses after which a submission changes no more (its stored result is the last word). */
-export const FINAL_STATUSES: readonly SubmissionStatus[] = ['archived', 'cancelled', 'failed'];
+export const FINAL_STATUSES: readonly SubmissionStatus[] = ['archived', 'cancelled', 'failed', 'certified'];
 
 export type SubmissionStatus =
   | 'ingesting'
   | 'certifying'
   | 'generating'
   | 'ready'
+  /** A certify-only submission whose files all passed (final). */
+  | 'certified'
   | 'delivering'
   | 'delivered'
   | 'archiving'
@@ -118,6 +125,8 @@ export interface ProgressMessage {
 export type Disposition = '' | 'confirmed' | 'forced' | 'cancelled' | 'timed out';
 
 export interface SubmissionProgress {
+  /** Absent for batch submissions. */
+  kind?: SubmissionKind;
   submissionId: string;
   workflowId: string;
   observatory: string;
@@ -173,6 +182,9 @@ export interface SubmissionOutcome {
 export const SUBMISSION_WORKFLOW_TYPE = 'submissionWorkflow';
 export const DECIDE_UPDATE = 'decide';
 export const PROGRESS_QUERY = 'progress';
+/** jpoll_abort(key): the submission's next step fails, as the original's next jpoll write did. */
+export const ABORT_SIGNAL = 'abort';
+export const ABORT_MESSAGE = 'External agent requested calling process termination.';
 
 /** One workflow per submission: a double POST or a retry finds the same one. */
 export function submissionWorkflowId(observatory: string, submissionId: string): string {

@@ -13,6 +13,7 @@ import {
   CancellationScope,
   condition,
   defineQuery,
+  defineSignal,
   defineUpdate,
   isCancellation,
   log,
@@ -23,6 +24,8 @@ import {
 import type { SubmissionActivities } from '../activities/submission';
 import type { MailActivities, MailEvent } from '../activities/mail';
 import {
+  ABORT_MESSAGE,
+  ABORT_SIGNAL,
   DECIDE_UPDATE,
   PROGRESS_QUERY,
   submissionWorkflowId,
@@ -38,6 +41,7 @@ import {
 
 export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
 export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
+export const abortSignal = defineSignal(ABORT_SIGNAL);
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' } as const;
 /** Tries of a failing step by default (CRDS_SUBMISSION_ATTEMPTS): about 1.5 minutes of backoff. */
@@ -97,8 +101,10 @@ export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: Su
 
 export async function submissionWorkflow(req: SubmissionInput): Promise<SubmissionOutcome> {
   const { files, certify, deliver, decision: decisions, archive, mail } = submissionActivities(req.maxAttempts ?? DEFAULT_ATTEMPTS);
-  const steps: StepName[] = ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
+  const certifyOnly = req.kind === 'certify';
+  const steps: StepName[] = certifyOnly ? ['ingest', 'certify'] : ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
   const p: SubmissionProgress = {
+    ...(req.kind ? { kind: req.kind } : {}),
     submissionId: req.submissionId,
     workflowId: submissionWorkflowId(req.observatory, req.submissionId),
     observatory: req.observatory,
@@ -128,6 +134,11 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     pmapName: req.pmapName,
     rmaps: p.generated.filter((g) => g.name.endsWith('.rmap')).map((g) => ({ name: g.name, derivedFrom: g.derivedFrom })),
   });
+  // jpoll_abort: honoured until someone decides (a confirmed submission is delivered whatever).
+  let abortRequested = false;
+  let aborted = false;
+  const abortNow = () => abortRequested && !aborted && decision === undefined;
+  setHandler(abortSignal, () => void (abortRequested = true));
   setHandler(progressQuery, () => p);
   setHandler(
     decideUpdate,
@@ -153,6 +164,10 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
   );
 
   function say(type: ProgressMessage['type'], data: ProgressMessage['data']): void {
+    if (abortNow()) {
+      aborted = true;
+      throw ApplicationFailure.nonRetryable(ABORT_MESSAGE, SUBMISSION_ERROR);
+    }
     p.messages.push({ id: p.messages.length + 1, time: pyTime(Date.now()), type, data });
   }
   const step = (name: StepName) => p.steps.find((s) => s.name === name)!;
@@ -195,6 +210,16 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     }
   }
 
+  /** Certify-only (`/certify/`): the results are the submission's; nothing is catalogued. */
+  async function finishCertifyOnly(): Promise<SubmissionOutcome> {
+    await removeCreated();
+    p.status = 'certified';
+    say('log_message', `Certified ${p.files.length} file(s) against '${p.context.derivedFrom}'`);
+    say('done', { status: 0, result: req.resultUrl });
+    await stage('certified');
+    return { status: p.status, disposition: p.disposition };
+  }
+
   let current: StepName = 'ingest';
   try {
     // 1. ingest
@@ -225,7 +250,8 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     }
     const bad = p.files.filter((f) => f.certify!.errors > 0);
     if (bad.length) throw ApplicationFailure.nonRetryable(`Certify failed for ${bad.map((f) => `'${f.uploadedAs}'`).join(', ')}.`, SUBMISSION_ERROR);
-    const wrong = p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
+    // Certify-only needs no instrument lock (crds-protocol.md §5.1).
+    const wrong = certifyOnly ? undefined : p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
     if (wrong) {
       throw ApplicationFailure.nonRetryable(
         `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
@@ -255,6 +281,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
       }
     }
     end('certify');
+    if (certifyOnly) return await finishCertifyOnly();
 
     // 3. new rules: the rmaps (the imaps and the pmap are made at confirm)
     current = 'generate';
@@ -286,13 +313,15 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     begin('confirm', p.confirmDeadline ? `until ${p.confirmDeadline}` : 'until confirmed or cancelled');
     say('done', { status: 0, result: req.resultUrl });
     await stage('ready');
-    const decided = timeout === undefined ? await condition(() => decision !== undefined).then(() => true) : await condition(() => decision !== undefined, timeout);
+    const waited = () => decision !== undefined || abortRequested;
+    const decided = timeout === undefined ? await condition(waited).then(() => true) : await condition(waited, timeout);
     // A decision being checked when the expiry came is let finish first.
     if (!decided) await condition(() => !verifying);
-    if (decision === undefined) {
+    if (decision === undefined && !abortRequested) {
       p.disposition = 'timed out';
       p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
     }
+    if (abortNow()) say('log_message', 'aborted'); // throws the abort
     if (p.disposition === 'cancelled' || p.disposition === 'timed out') {
       await removeCreated();
       end('confirm', 'done', p.disposition);

@@ -9,7 +9,6 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../../config';
 import type { Database } from '../../db';
 import { referenceKeywords, type ReferenceKeywords } from '../../crds/reference-header';
-import { getFileProperties, TypeSpecs } from '../../crds';
 import type { DeliveryState } from '../../workflows/submission-types';
 
 export interface SubmissionActivityDeps {
@@ -96,10 +95,6 @@ export function heartbeat(details?: unknown): void {
   }
 }
 
-export function typeSpecs(specsRoot: string, observatory: string): TypeSpecs | undefined {
-  const file = path.join(specsRoot, observatory, 'specs', 'combined_specs.json');
-  return fs.existsSync(file) ? TypeSpecs.fromFile(observatory, file) : undefined;
-}
 
 /** A submitted reference's keywords (FITS, ASDF, JSON or YAML); unreadable is the submitter's problem. */
 export function keywordsOf(file: string): ReferenceKeywords {
@@ -110,17 +105,5 @@ export function keywordsOf(file: string): ReferenceKeywords {
   }
 }
 
-/** (instrument, filekind) of an uploaded reference: by name, else the instrument and type keywords of its header. */
-export function referenceKind(specsRoot: string, observatory: string, file: string): { instrument: string; filekind: string } {
-  try {
-    return getFileProperties(observatory, path.basename(file), { specs: typeSpecs(specsRoot, observatory) });
-  } catch {
-    const h = keywordsOf(file);
-    const instrument = (h.instrument ?? '').toLowerCase();
-    const specs = typeSpecs(specsRoot, observatory);
-    const suffix = /_([a-z0-9]+)\.[a-z]+$/i.exec(path.basename(file))?.[1]?.toLowerCase();
-    const filekind = (h.reftype ?? '').toLowerCase() || (suffix && specs?.suffixToFilekind(instrument, suffix)) || '';
-    if (!instrument || !filekind) throw userError(`Cannot determine the instrument and type of '${path.basename(file)}' from its name or header.`);
-    return { instrument, filekind };
-  }
-}
+// (instrument, filekind) of an uploaded reference, as certify types it.
+export { referenceKind } from '../reference-names';

@@ -11,6 +11,7 @@ import type { Database } from '../../db';
 import { bumpGeneration, NEVER_ACTIVATED, NO_USEAFTER } from '../../db/catalog';
 import { useafterOf } from '../../db/catalog-import';
 import { assignSerialName, submissionRecords } from '../../db/submissions';
+import { newReferenceName } from '../reference-names';
 import { CrdsError, MappingStore, mappingSeries } from '../../crds';
 import { mappingDifferences, removeBoring, type Difference } from '../../crds/diff';
 import { rmapInsertReferences, type ReferenceToInsert } from '../../crds/refactor';
@@ -144,7 +145,7 @@ export interface GenerateResult {
 }
 
 export function createRulesActivities(deps: SubmissionActivityDeps) {
-  const { db, config } = deps;
+  const { db, config, specsRoot } = deps;
   return {
     /**
      * Names the references and inserts them into new rmaps of the derivation context (serial
@@ -163,9 +164,8 @@ export function createRulesActivities(deps: SubmissionActivityDeps) {
         const files: SubmittedFile[] = [];
         for (const f of input.files) {
           let name = f.uploadedAs;
-          const ext = path.extname(f.uploadedAs).toLowerCase();
           if (input.autoRename) {
-            name = await assignSerialName(db, input.submissionId, `ref:${f.uploadedAs}`, `${input.observatory}_${f.instrument}_${f.filekind}`, ext);
+            name = await newReferenceName({ db, specsRoot }, { ...input, uploadedAs: f.uploadedAs, instrument: f.instrument!, filekind: f.filekind! }, new Set(files.map((x) => x.name!)));
           } else {
             const taken = await CatalogFile.findOne({ where: { name } });
             if (taken && !(taken.state === 'uploaded' && taken.uploadedAs === f.uploadedAs && taken.sha1sum === f.sha1sum)) {

@@ -14,6 +14,7 @@ import { createActivities } from '../../activities';
 import { loadConfig, type Config } from '../../config';
 import { openDatabase, type Database } from '../../db';
 import { importCache } from '../../db/catalog-import';
+import { MappingStore } from '../../crds';
 import { acquireLock } from '../../db/locks';
 import { createUser, setGroup } from '../../db/accounts';
 import { createWebServer } from '../../web/app';
@@ -67,6 +68,31 @@ export async function startSmtp(): Promise<{ url: string; mails: Mail[]; close()
   return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/**
+ * The real HST cache as far as most submission tests need it, in a fraction of the full
+ * import's time: the rules of the last 30 contexts (hst_0700 … hst_0729; older serials are
+ * absent, so a name that fills gaps below them shows) and the real references they name,
+ * copied into `into` (the import reads regular files only).
+ */
+export function realCacheSubset(into: string): void {
+  const source = path.join(REAL_CACHE, 'mappings', 'hst');
+  const store = new MappingStore(source, { ignoreChecksum: 'warn' });
+  const names = new Set<string>();
+  const references = new Set<string>();
+  for (let n = 700; n <= 729; n++) {
+    const pmap = store.loadContext(`hst_0${n}.pmap`);
+    names.add(pmap.name);
+    for (const m of pmap.mappingNames()) names.add(m);
+    for (const r of pmap.referenceNames()) references.add(r);
+  }
+  // Only the real references these rules name (the import types the others by their header alone).
+  const placed = fs.readdirSync(HST_REFERENCES).filter((r) => references.has(r));
+  for (const [dir, files] of [[path.join('mappings', 'hst'), [...names]], [path.join('references', 'hst'), placed]] as const) {
+    fs.mkdirSync(path.join(into, dir), { recursive: true });
+    for (const f of files) fs.copyFileSync(path.join(REAL_CACHE, dir, f), path.join(into, dir, f));
+  }
+}
+
 export interface SubmissionSite {
   observatory: 'hst' | 'jwst';
   /** The latest and edit context the site starts with. */
@@ -95,6 +121,8 @@ export interface SiteOptions {
   mysqlUrl?: string;
   /** More site settings (CRDS_SUBMISSION_EXPIRY, CRDS_CONTEXT_LOCK_LEASE, ...), for the worker and the web alike. */
   env?: Record<string, string>;
+  /** The CRDS cache to import (default the real one, REAL_CACHE; realCacheSubset makes a smaller one). */
+  cache?: string;
 }
 
 export async function startSubmissionSite(prefix: string, options: SiteOptions = {}): Promise<SubmissionSite> {
@@ -124,7 +152,7 @@ export async function startSubmissionSite(prefix: string, options: SiteOptions =
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.databaseUrl);
-  await importCache(db, { source: REAL_CACHE, fileCache: config.fileCache, observatory, contexts: { latest: context, edit: context } });
+  await importCache(db, { source: options.cache ?? REAL_CACHE, fileCache: config.fileCache, observatory, contexts: { latest: context, edit: context } });
   await createUser(db, { username: 'alice', email: 'alice@test.example', password: 'alice-password' });
   await createUser(db, { username: 'bob', email: 'bob@test.example', password: 'bob-password' });
   const connection = await Connection.connect({ address });

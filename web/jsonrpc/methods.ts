@@ -34,6 +34,7 @@ import { fail, otherError } from './errors';
 import { RawJson } from './raw-json';
 import { AnswerCache } from './answer-cache';
 import { jpollPullMethod, type JpollSource } from '../jpoll';
+import { submissionMethods, type SubmissionRpcSource } from './submission-methods';
 
 export interface MethodDeps {
   config: Config;
@@ -41,7 +42,7 @@ export interface MethodDeps {
   view: CatalogView;
   rules: RulesCache;
   /** The submission workflows behind jpoll (web/submissions.ts); none: monitoring unavailable. */
-  submissions?: JpollSource;
+  submissions?: SubmissionRpcSource;
 }
 
 export interface Method {
@@ -544,7 +545,7 @@ export function methods(deps: MethodDeps): Record<string, Method> {
     get_mapping_url: { params: ['context', 'mapping'], run: ([c, f]) => checkedUrl(c, f) },
     get_reference_url: { params: ['context', 'reference'], run: ([c, f]) => checkedUrl(c, f) },
 
-    jpoll_pull_messages: jpollPullMethod(deps.submissions),
+    ...submissionMethods(deps),
   };
 
   async function checkedUrl(context: unknown, filename: unknown): Promise<string> {
