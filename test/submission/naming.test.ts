@@ -88,8 +88,8 @@ describeOnBothDialects('new names after an imported real cache on %s', 'naming',
       autoRename: true, changeLevel: 'SEVERE', creator: 'Alice Test', description: 'naming test',
     });
     const serial = (n: number) => String(n + 1).padStart(4, '0');
-    expect(generated.newContext).toBe(`hst_${serial(pmaps)}.pmap`);
-    expect(generated.generated.map((g) => g.name).sort()).toEqual([`hst_${serial(pmaps)}.pmap`, `hst_cos_${serial(cosImaps)}.imap`, `hst_cos_xtractab_${serial(xtractabs)}.rmap`]);
+    // At submit only the rmap is made; the imaps and the pmap come at confirm (below).
+    expect(generated.generated.map((g) => g.name)).toEqual([`hst_cos_xtractab_${serial(xtractabs)}.rmap`]);
     // A CDBS-style name of the time it was drawn (to the two-second step, or the next step when that one was taken).
     const name = generated.files[0]!.name!;
     expect(name).toMatch(CDBS_1DX);
@@ -101,12 +101,15 @@ describeOnBothDialects('new names after an imported real cache on %s', 'naming',
       await assignCdbsName(db, 'other-2', 'ref:x.fits', { instrument: 'cos', suffix: '1dx', ext: '.fits' }, at, new Set())];
     expect(new Set([a, b, name]).size).toBe(3);
 
-    // Delivery advances the edit context to the new pmap.
-    await acts.deliverSubmission({
-      submissionId, observatory: 'hst', username: 'alice', description: 'naming test',
-      names: [name, ...generated.generated.map((g) => g.name)], newContext: generated.newContext, uploadedAs: [file!.uploadedAs],
+    // Confirm makes the imap and the pmap after the newest serials and advances the edit context to the new pmap.
+    const confirmed = await acts.confirmSubmission({
+      submissionId, observatory: 'hst', username: 'alice', instrument: 'cos', lockId: '', pmapMode: 'pmap_edit',
+      rmaps: generated.generated.map((g) => ({ name: g.name, derivedFrom: g.derivedFrom })),
+      description: 'naming test', changeLevel: 'SEVERE', creator: 'Alice Test', references: [name], uploadedAs: [file!.uploadedAs],
     });
-    expect((await defaultContexts(db)).edit).toBe(generated.newContext);
+    expect(confirmed.newContext).toBe(`hst_${serial(pmaps)}.pmap`);
+    expect(confirmed.generated.map((g) => g.name).sort()).toEqual([`hst_${serial(pmaps)}.pmap`, `hst_cos_${serial(cosImaps)}.imap`]);
+    expect((await defaultContexts(db)).edit).toBe(confirmed.newContext);
     expect(fs.readFileSync(path.join(config.fileCache, 'mappings', 'hst', `hst_cos_xtractab_${serial(xtractabs)}.rmap`), 'utf8')).toContain(`'${name}'`);
   });
 });
