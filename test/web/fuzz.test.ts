@@ -120,13 +120,14 @@ interface RouteSpec {
 function routes(server: Server): RouteSpec[] {
   const app = expressApps.get(server) as unknown as { router: { stack: Layer[] } };
   interface Layer {
-    route?: { path: string; methods: Record<string, boolean> };
+    route?: { path: string | string[]; methods: Record<string, boolean> };
     handle?: { stack?: Layer[] };
   }
   const out: RouteSpec[] = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push({ method: m.toUpperCase(), path: layer.route.path });
+      // A route may answer several paths (router.get(['/ops', '/ops/'], …)): each is fuzzed.
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) for (const p of [layer.route.path].flat()) out.push({ method: m.toUpperCase(), path: p });
       else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
