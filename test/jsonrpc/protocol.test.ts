@@ -121,7 +121,7 @@ describe('hostile input', () => {
 
   it('refuses a body above the size limit with a JSON-RPC error, not a dropped connection', async () => {
     const res = await post(Buffer.alloc(17 * 1024 * 1024, 0x20));
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(413); // refused unread (issue 13 item 3), still with an envelope
     expect(((await res.json()) as Envelope).error?.name).toBe('InvalidRequestError');
   });
 
