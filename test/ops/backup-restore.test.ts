@@ -99,7 +99,9 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     const cache = path.join(work, 'client-cache');
     // The mappings of the context, and the references this subset holds.
     const references = walkFiles(path.join(origin.config.fileCache, 'references', 'hst'));
-    const r = await crds(restored as never, cache, ['sync', '--contexts', CONTEXTS[1]!, '--files', ...references]);
+    const mappings = await crds(restored as never, cache, ['sync', '--contexts', CONTEXTS[1]!]);
+    expect(mappings.status).toBe(0);
+    const r = await crds(restored as never, cache, ['sync', '--files', ...references]);
     expect(r.status).toBe(0);
     // The client files references by instrument or flat, as the site's config says.
     const fetched = new Map(walkFiles(path.join(cache, 'references', 'hst')).map((rel) => [path.basename(rel), rel]));
