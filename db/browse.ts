@@ -120,14 +120,17 @@ export async function searchFiles(db: Database, filters: FileFilters, options: S
   const op = options.descending ? Op.lt : Op.gt;
   const where = filterWhere(db, filters);
   const conditions: unknown[] = [where];
+  // Names are unique: the name index alone is the order (with id as a tie-breaker the
+  // database would sort every matching row instead of walking the index).
+  const unique = options.sort === 'name';
   if (options.after) {
     const [value, id] = decodeCursor(options.after, options.sort);
-    conditions.push({ [Op.or]: [{ [column]: { [op]: value } }, { [column]: value, id: { [op]: id } }] });
+    conditions.push(unique ? { [column]: { [op]: value } } : { [Op.or]: [{ [column]: { [op]: value } }, { [column]: value, id: { [op]: id } }] });
   }
   const dir = options.descending ? 'DESC' : 'ASC';
   const rows = await db.models.CatalogFile.findAll({
     where: { [Op.and]: conditions } as WhereOptions<CatalogFileRow>,
-    order: [
+    order: unique ? [[column, dir]] : [
       [column, dir],
       ['id', dir],
     ],

@@ -8,6 +8,9 @@ const INDEXES: [string, string[], string][] = [
   ['catalog_files', ['useafter_date', 'id'], 'catalog_files_useafter_date'],
   ['catalog_files', ['size', 'id'], 'catalog_files_size'],
   ['catalog_files', ['instrument', 'filekind', 'state', 'type', 'rejected', 'blacklisted'], 'catalog_files_facets'],
+  // the usual searches: newest first within an instrument, or an instrument's type
+  ['catalog_files', ['instrument', 'delivery_date', 'id'], 'catalog_files_instrument_delivery'],
+  ['catalog_files', ['instrument', 'filekind', 'delivery_date', 'id'], 'catalog_files_type_delivery'],
   ['catalog_files', ['deliverer_user'], 'catalog_files_deliverer_user'],
   ['catalog_files', ['derived_from'], 'catalog_files_derived_from'],
   ['audit_records', ['filename'], 'audit_records_filename'],

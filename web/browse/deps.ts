@@ -7,6 +7,7 @@ import { Op } from 'sequelize';
 import type { Config } from '../../config';
 import { referenceKeywordsOrEmpty } from '../../crds/reference-header';
 import type { Database } from '../../db';
+import { catalogGeneration } from '../../db/catalog';
 import type { RulesCache } from '../catalog-view';
 import { RulesIndex } from './rules-index';
 
@@ -21,6 +22,7 @@ export class BrowseDeps {
   readonly index: RulesIndex;
   private readonly headers = new Map<string, Record<string, string>>();
   private readonly diffs = new Map<string, Difference[]>();
+  private contexts?: { generation: number; names: string[] };
 
   constructor(
     readonly db: Database,
@@ -41,15 +43,18 @@ export class BrowseDeps {
     return h;
   }
 
-  /** Every context of the catalog, by name (oldest first). */
+  /** Every context of the catalog, by name (oldest first); read again only when the catalog changed. */
   async catalogContexts(): Promise<string[]> {
+    const generation = await catalogGeneration(this.db);
+    if (this.contexts?.generation === generation) return this.contexts.names;
     const rows = await this.db.models.CatalogFile.findAll({
       where: { type: 'mapping', name: { [Op.like]: '%.pmap' } },
       attributes: ['name'],
       order: [['name', 'ASC']],
       raw: true,
     });
-    return rows.map((r) => r.name);
+    this.contexts = { generation, names: rows.map((r) => r.name) };
+    return this.contexts.names;
   }
 
   /** The catalog's contexts whose closure holds `name`, and the first and last of them. */
