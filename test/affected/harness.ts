@@ -16,6 +16,7 @@ import { startSite, REAL_CACHE, type Site } from '../jsonrpc/site';
 import { startSmtp, type Mail } from '../submission/harness';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 import { freshNamespace, temporalAddress, uniqueName } from '../support/services';
+import { SHARED_DATA } from '../support/paths';
 
 export { REAL_CACHE };
 
@@ -82,6 +83,8 @@ export async function startAffectedSite(prefix: string, contexts: string[], env:
     CRDS_FILE_CACHE: site.fileCache,
     CRDS_SERVER_FILES: site.config.serverFiles,
     CRDS_SITE_URL: site.url,
+    // A shared site's worker needs its certify specs.
+    CRDS_SPECS_DIR: path.join(SHARED_DATA, 'crds-specs'),
     ...mailEnv,
     ...env,
   };

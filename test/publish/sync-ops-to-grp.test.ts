@@ -13,7 +13,7 @@ import { sha1sum } from '../../db/catalog-import';
 import { SCHEDULES } from '../../workers/schedules';
 import type { PublishReport } from '../../workflows/publish';
 import { CRDS_CLI, DEMO_CACHE, run, startSite, type Site } from '../jsonrpc/site';
-import { CRDS_PYTHON } from '../support/paths';
+import { CRDS_PYTHON, REPO_ROOT } from '../support/paths';
 import { freePorts } from '../support/ports';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 import { freshNamespace, temporalAddress, uniqueName } from '../support/services';
@@ -45,6 +45,7 @@ const startWorker = () =>
       CRDS_SERVER_FILES: path.join(site.work, 'server_files'),
       CRDS_SITE_URL: site.url,
       CRDS_PUBLISH_DIR: publishDir,
+      CRDS_SPECS_DIR: path.join(REPO_ROOT, 'config', 'demo', 'specs'),
     },
     /Worker state changed[\s\S]*RUNNING/,
     // Bundling the workflows takes a minute on a busy 2-core machine.
