@@ -114,7 +114,7 @@ it('previews, then activates on the web reusing the preview; mails the counts; a
   expect(result.status).toBe(200);
   const ids = await olga.get(`/affected_datasets/${encodeURIComponent(outcome.computationDir)}/affected_ids.txt`);
   expect(ids.text.split('\n').filter(Boolean)).toHaveLength(outcome.affected);
-  expect((await olga.get('/affected_datasets/')).text).toContain(outcome.computationDir);
+  expect((await olga.get('/affected_datasets/')).text).toContain(encodeURIComponent(outcome.computationDir));
   const rpc = await s.site.rpc<{ affected_ids: string[]; bestrefs_status: number }>('get_affected_datasets', 'hst', 'hst_0697.pmap', 'hst_0698.pmap');
   expect(rpc.affected_ids).toEqual(ids.text.split('\n').filter(Boolean));
 });
