@@ -4,6 +4,7 @@
 // which records the history entry, activation dates, file states and the audit record.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { QueryTypes } from 'sequelize';
 import { MappingStore } from '../crds';
 import type { Config } from '../config';
 import { CatalogError, canonicalContextState, defaultContexts, setDefaultContext, type ContextState } from './catalog';
@@ -51,7 +52,7 @@ export async function contextRefusal(db: Database, config: Config, context: stri
     const pmap = new MappingStore(mappings, { ignoreChecksum: true }).loadContext(context);
     names = { mappings: pmap.mappingNames(), references: pmap.referenceNames() };
   } catch (err) {
-    return `Context '${context}' cannot be loaded from the file cache: ${(err as Error).message}`;
+    return `Context '${context}' is incomplete in the file cache: ${(err as Error).message}`;
   }
   // Every mapping must be there. References: every catalogued one (a site that mirrors the
   // rules without all the reference files, like ../shared/data, catalogues only those it has).
@@ -70,21 +71,47 @@ export async function contextRefusal(db: Database, config: Config, context: stri
   return undefined;
 }
 
+/**
+ * One setter at a time across processes (a double click, two operators): on MySQL a named
+ * lock held on a connection of its own; SQLite has one writer already, and this process's
+ * queue covers its checks.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+async function oneAtATime<T>(db: Database, fn: () => Promise<T>): Promise<T> {
+  const run = async () => {
+    if (db.dialect !== 'mysql') return fn();
+    return db.sequelize.transaction(async (transaction) => {
+      const [row] = await db.sequelize.query<{ got: number }>("SELECT GET_LOCK('crds_set_context', 30) AS got", { type: QueryTypes.SELECT, transaction });
+      if (!row || Number(row.got) !== 1) throw new CatalogError('Another context change is in progress; try again');
+      try {
+        return await fn();
+      } finally {
+        await db.sequelize.query("SELECT RELEASE_LOCK('crds_set_context')", { transaction });
+      }
+    });
+  };
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
 /** Checks and sets; throws CatalogError with the refusal, changing nothing. */
 export async function setContext(db: Database, config: Config, input: SetContextInput): Promise<SetContextOutcome> {
   const state = contextState(input.kind);
   if (!input.why.trim()) throw new CatalogError('Give a reason (--why / description) for the change');
-  const refusal = await contextRefusal(db, config, input.context);
-  if (refusal) throw new CatalogError(refusal);
-  const previous = (await defaultContexts(db))[state];
-  if (previous === input.context) throw new CatalogError(`'${input.context}' is already the ${input.kind} context`);
-  const changed = await setDefaultContext(db, {
-    state,
-    context: input.context,
-    username: input.username,
-    description: input.why.trim(),
-    mappingsDir: path.join(config.fileCache, 'mappings', config.observatory),
+  return oneAtATime(db, async () => {
+    const refusal = await contextRefusal(db, config, input.context);
+    if (refusal) throw new CatalogError(refusal);
+    const previous = (await defaultContexts(db))[state];
+    if (previous === input.context) throw new CatalogError(`'${input.context}' is already the ${input.kind} context`);
+    const changed = await setDefaultContext(db, {
+      state,
+      context: input.context,
+      username: input.username,
+      description: input.why.trim(),
+      mappingsDir: path.join(config.fileCache, 'mappings', config.observatory),
+    });
+    if (!changed) throw new CatalogError(`'${input.context}' is already the ${input.kind} context`);
+    return { state, previous, context: input.context };
   });
-  if (!changed) throw new CatalogError(`'${input.context}' is already the ${input.kind} context`);
-  return { state, previous, context: input.context };
 }

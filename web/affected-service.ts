@@ -38,7 +38,8 @@ export function createAffectedService(deps: AffectedServiceDeps) {
       newContext,
       kind,
       requestedBy,
-      reusePreview: kind === 'activation',
+      // A re-run computes again; a first activation takes an up-to-date preview's result.
+      reusePreview: kind === 'activation' && !rerun,
       parallelism: deps.parallelism,
       batchSize: deps.batchSize,
     };

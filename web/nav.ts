@@ -18,5 +18,7 @@ export const NAV_LINKS: NavLink[] = [
   { href: '/plots/', label: 'Plots', id: 'nav-plots' },
   { href: '/batch_submit_references/', label: 'Submit', id: 'nav-submit' },
   { href: '/lock_status/', label: 'Locks', id: 'nav-locks' },
+  { href: '/affected_datasets/', label: 'Affected', id: 'nav-affected' },
+  { href: '/ops/', label: 'Operations', id: 'nav-ops' },
   { href: '/health', label: 'Health', id: 'nav-health' },
 ];

@@ -12,6 +12,9 @@ export const SEARCH_ATTRIBUTES: Record<string, temporal.api.enums.v1.IndexedValu
   CrdsSubmitter: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   CrdsInstrument: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   CrdsObservatory: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  // The two contexts of an affected-datasets run (workflows/affected.ts).
+  CrdsOldContext: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  CrdsNewContext: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
 };
 
 export type SearchAttributeOutcome = 'added' | 'present';

@@ -23,8 +23,8 @@ beforeAll(async () => {
   process.stderr.write(`site ready\n`);
   await s.startWorker();
   // Datasets of two eras' modes, over each instrument's life.
-  await s.addDatasets('hst_0698.pmap', 1500, 11);
-  await s.addDatasets('hst_0251.pmap', 1500, 12);
+  await s.addDatasets('hst_0698.pmap', 700, 11);
+  await s.addDatasets('hst_0251.pmap', 700, 12);
   cache = path.join(s.site.work, 'client-cache');
 });
 
@@ -81,8 +81,8 @@ it('hst_0250 -> hst_0251 (only an rmap header changes) and hst_0251 -> hst_0264:
     expect(ours.status).toBe(theirs.status);
     expect(ours.result.datasets).toBeGreaterThan(0);
   }
-  const q = await crds(s.site, cache, ['query_affected', '-x', 'hst_0251.pmap', '-y', 'hst_0264.pmap', '-k']);
-  if (q.status !== 0) process.stderr.write(q.stderr);
+  const q = await crds(s.site, cache, ['query_affected', '-x', 'hst_0251.pmap', '-y', 'hst_0264.pmap']);
+  process.stderr.write(q.stderr.slice(-2000));
   const queried = q.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[a-z0-9]+$/.test(l));
   const stored = fs.readFileSync(path.join((await activateResultDir('hst_0251.pmap', 'hst_0264.pmap')), 'affected_ids.txt'), 'utf8').split('\n').filter(Boolean);
   expect(new Set(queried)).toEqual(new Set(stored));

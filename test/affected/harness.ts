@@ -98,7 +98,7 @@ export async function startAffectedSite(prefix: string, contexts: string[], env:
     mails: smtp.mails,
     workerEnv,
     async startWorker() {
-      const w = await startProcess('workers/main.ts', workerEnv, /Worker state changed[\s\S]*RUNNING/);
+      const w = await startProcess('workers/main.ts', workerEnv, /Worker state changed[\s\S]*RUNNING/, 180_000);
       workers.push(w);
       return w;
     },

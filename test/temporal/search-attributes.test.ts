@@ -66,8 +66,8 @@ it('registers the search attributes submissions set, once, so a submission can s
   );
   expect(refused).toMatch(/search attribute|CrdsSubmitter/i);
 
-  expect(await ensureSearchAttributes(connection, 'default')).toEqual({ CrdsSubmitter: 'added', CrdsInstrument: 'added', CrdsObservatory: 'added' });
-  expect(await ensureSearchAttributes(connection, 'default')).toEqual({ CrdsSubmitter: 'present', CrdsInstrument: 'present', CrdsObservatory: 'present' });
+  expect(await ensureSearchAttributes(connection, 'default')).toEqual({ CrdsSubmitter: 'added', CrdsInstrument: 'added', CrdsObservatory: 'added', CrdsOldContext: 'added', CrdsNewContext: 'added' });
+  expect(await ensureSearchAttributes(connection, 'default')).toEqual({ CrdsSubmitter: 'present', CrdsInstrument: 'present', CrdsObservatory: 'present', CrdsOldContext: 'present', CrdsNewContext: 'present' });
   // The server's namespace cache may take a moment to see them.
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -48,3 +48,27 @@ function followAffectedRun(url, kind) {
   }
   poll();
 }
+
+// The pages' wiring (no inline scripts: the content security policy allows only our files).
+(() => {
+  const following = document.querySelector('#preview[data-follow]');
+  if (following) followAffectedRun(following.dataset.follow, following.dataset.kind);
+  const button = document.getElementById('preview-button');
+  if (!button) return;
+  button.addEventListener('click', async () => {
+    const context = document.getElementById('context').value;
+    const res = await fetch('/set_default_context/preview', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRFToken': button.dataset.csrf },
+      body: new URLSearchParams({ context }),
+    });
+    const body = await res.json();
+    document.getElementById('preview').hidden = false;
+    if (!res.ok) {
+      document.getElementById('preview-status').textContent = body.error;
+      return;
+    }
+    document.getElementById('preview-transition').textContent = `${button.dataset.operational} → ${context}`;
+    followAffectedRun(body.progress, 'preview');
+  });
+})();
