@@ -14,6 +14,7 @@ import type { Database } from '../db';
 import { parsePyLiteral } from '../db/pyliteral';
 import { CatalogView, RulesCache, type CatalogSnapshot, type FileEntry } from '../web/catalog-view';
 import { methods } from '../web/jsonrpc/methods';
+import { RawJson } from '../web/jsonrpc/raw-json';
 
 export interface PublishDeps {
   db: Database;
@@ -193,7 +194,9 @@ export function createPublishActivities(deps: PublishDeps) {
       const view = new CatalogView(db, 60_000);
       const rules = new RulesCache(path.join(config.fileCache, 'mappings', obs));
       const snap = await view.current();
-      const info = (await methods({ config, db, view, rules }).get_server_info.run([])) as Record<string, unknown>;
+      // The JSON-RPC answer, serialized once per catalog snapshot (RawJson), as the client receives it.
+      const answer = await methods({ config, db, view, rules }).get_server_info.run([]);
+      const info = (answer instanceof RawJson ? JSON.parse(answer.json) : answer) as Record<string, unknown>;
       const contexts = [...new Set([info.operational_context, info.edit_context].filter((c): c is string => typeof c === 'string' && c !== ''))];
       const missing = new Set<string>();
       for (const context of contexts) {

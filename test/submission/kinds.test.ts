@@ -73,8 +73,11 @@ it('crds submit --submission-kind certify certifies the files and catalogues not
   expect(p.steps.map((s) => [s.name, s.status])).toEqual([['ingest', 'done'], ['certify', 'done']]);
   expect(p.files.map((f) => [f.uploadedAs, f.certify!.errors, f.name])).toEqual([['z1r1943el_1dx.fits', 0, undefined]]);
   expect(await catalogCount()).toBe(before);
-  const page = await fetch(completed![1]!);
-  const html = await page.text();
+  // Results are the submitter's (and their group's): alice reads hers logged in.
+  const alice = new WebSession(url);
+  await alice.login('alice', 'alice-password');
+  const page = await alice.get(new URL(completed![1]!).pathname);
+  const html = page.text;
   expect(page.status).toBe(200);
   expect(html).toContain('data-status="certified"');
   expect(errorDiv(html)).toBeUndefined();

@@ -120,14 +120,14 @@ interface RouteSpec {
 function routes(server: Server): RouteSpec[] {
   const app = expressApps.get(server) as unknown as { router: { stack: Layer[] } };
   interface Layer {
-    route?: { path: string | string[]; methods: Record<string, boolean> };
+    route?: { path: string | RegExp | (string | RegExp)[]; methods: Record<string, boolean> };
     handle?: { stack?: Layer[] };
   }
   const out: RouteSpec[] = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       // A route may answer several paths (router.get(['/ops', '/ops/'], …)): each is fuzzed.
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) for (const p of [layer.route.path].flat()) out.push({ method: m.toUpperCase(), path: p });
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) for (const p of [layer.route.path].flat()) out.push({ method: m.toUpperCase(), path: typeof p === 'string' ? p : regexRoute(p) });
       else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
@@ -202,3 +202,8 @@ describe('Express routes', () => {
     expect(loopDelay.max / 1e6).toBeLessThan(1000);
   });
 });
+
+/** A route given as a regular expression, as a path with a parameter per capture group (`^\/a\/([^/]+)\.json$` → `/a/:p.json`). */
+function regexRoute(re: RegExp): string {
+  return re.source.replace(/^\^|\$$/g, '').replace(/\((?:[^()\\]|\\.)*\)/g, ':p').replace(/\\(.)/g, '$1');
+}
