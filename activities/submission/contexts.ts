@@ -181,7 +181,13 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
         });
         const texts = new Map(chain.files.map((f) => [f.name, f.text]));
         const generated: GeneratedMapping[] = chain.files.map((f) => ({ name: f.name, derivedFrom: Object.entries(chain.names).find(([, v]) => v === f.name)![0] }));
-        for (const [name, text] of texts) writeAtomically(path.join(paths.mappings, name), text);
+        // A re-run on the same base makes the same texts: the files (and their delivery links) stay as they are.
+        for (const [name, text] of texts) {
+          const file = path.join(paths.mappings, name);
+          if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) continue;
+          writeAtomically(file, text);
+          fs.rmSync(path.join(paths.deliveries, name), { force: true });
+        }
         heartbeat({ phase: 'contexts written' });
         // Certified as the original certifies the contexts it makes; an error here is the rules' fault, not a retry's.
         const checkStore = new MappingStore(paths.mappings, { ignoreChecksum: 'warn' });
