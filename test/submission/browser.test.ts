@@ -57,7 +57,8 @@ async function login(page: Page): Promise<void> {
 async function uploadAndSubmit(page: Page, files: string[], description: string): Promise<string> {
   await page.setInputFiles('#upload-files', files);
   await page.click('#upload-start');
-  await page.waitForFunction(`/Uploaded ${files.length} file/.test(document.getElementById('upload-status').textContent)`);
+  // Selectors, not string predicates: the pages' CSP (no eval) refuses those.
+  await page.locator('#upload-status', { hasText: `Uploaded ${files.length} file` }).waitFor();
   for (const f of files) await page.waitForSelector(`#ingest-files tr[data-name="${path.basename(f)}"]`);
   await page.fill('textarea[name=description]', description);
   await page.click('#submit-form button[type=submit]');
@@ -67,11 +68,8 @@ async function uploadAndSubmit(page: Page, files: string[], description: string)
 
 /** Waits for the page (its script reloads it on each change) to show a status. */
 async function waitForStatus(page: Page, statuses: string[], timeout = 120_000): Promise<string> {
-  await page.waitForFunction(
-    `(() => { const s = document.getElementById('submission-status'); return !!s && ${JSON.stringify(statuses)}.includes(s.textContent); })()`,
-    undefined,
-    { timeout, polling: 200 },
-  );
+  const exactly = new RegExp(`^(?:${statuses.join('|')})$`); // statuses are plain words
+  await page.locator('#submission-status', { hasText: exactly }).waitFor({ timeout });
   return (await page.textContent('#submission-status'))!;
 }
 

@@ -5,7 +5,7 @@
 // collisions with another submission made from the same parents (not yet confirmed, then
 // delivered).
 import * as fs from 'node:fs';
-import { setGroup } from '../../db/accounts';
+import { createUser, setGroup } from '../../db/accounts';
 import { WebSession } from '../web/web-session';
 import { lockFor, placeCosVariant, request, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
 
@@ -23,9 +23,12 @@ beforeAll(async () => {
   worker = await startWorkerInProcess(site);
   web = await startWebApp(site, 'review-test-secret-0123456789abcdef', { service: site.service });
   url = web.url;
-  await setGroup(site.db, 'cos-team', ['cos'], ['alice']);
+  // The pages are read by a COS teammate without a lock: alice's own session ends each time
+  // her submissions take the cos lock again (sessions end with the lock they were opened with).
+  await createUser(site.db, { username: 'carol', email: 'carol@test.example', password: 'carol-password' });
+  await setGroup(site.db, 'cos-team', ['cos'], ['alice', 'carol']);
   reader = new WebSession(url);
-  expect((await reader.login('alice', 'alice-password', 'cos')).status).toBe(302);
+  expect((await reader.login('carol', 'carol-password')).status).toBe(302);
 });
 
 afterAll(async () => {

@@ -59,7 +59,8 @@ it('logs in for an instrument, uploads with a moving progress bar, lists and del
   await page.setInputFiles('#upload-files', [big, small]);
   await page.click('#upload-start');
   await page.waitForSelector('#ingest-files tr[data-name="small_drk.fits"]', { timeout: 30_000 });
-  await page.waitForFunction(`/Uploaded 2 file/.test(document.getElementById('upload-status').textContent)`);
+  // A selector, not a string predicate: the pages' CSP (no eval) refuses those.
+  await page.locator('#upload-status', { hasText: 'Uploaded 2 file' }).waitFor();
   await page.screenshot({ path: path.join(shots, '2-uploaded.png'), fullPage: true });
   const seen = await page.evaluate<number[]>('window.seen');
   expect(seen.some((v) => v > 0 && v < 100)).toBe(true);
