@@ -80,7 +80,10 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     expect(result.files.failed).toEqual([]);
     expect(result.files.missing).toEqual([]);
     expect(result.orphans).toEqual([]);
-    expect((await fetch(`${restored.url}/`)).status).toBe(200);
+    // The web looks at the maintenance state at most every 500 ms: it reopens within a second.
+    let status = 0;
+    for (const until = Date.now() + 5000; Date.now() < until && status !== 200; await new Promise((r) => setTimeout(r, 200))) status = (await fetch(`${restored.url}/`)).status;
+    expect(status).toBe(200);
     expect(await tableRows(restored.db)).toEqual(await tableRows(origin.db));
     expect(await siteFiles(restored.config)).toEqual(await siteFiles(origin.config));
   });
