@@ -189,7 +189,9 @@ it('a worker killed with SIGKILL while holding the context-generation lock: the 
   const dx = await delivered(x);
   console.log(`y delivered ${Date.now() - killedAt} ms after the kill (lease ${LEASE_MS} ms)`);
   if (dx.status !== 'delivered') console.log(worker!.output());
-  expect([dx.status, dx.reason, dy.status, dy.reason]).toEqual(['delivered', undefined, 'delivered', undefined]);
+  // Delivered (the archive watch may already have begun).
+  const past = (status: string) => (['delivered', 'archiving'].includes(status) ? 'delivered' : status);
+  expect([past(dx.status), dx.reason, past(dy.status), dy.reason]).toEqual(['delivered', undefined, 'delivered', undefined]);
   // x built again on y's context: its first pmap (from the old base) is gone everywhere.
   expect(dy.context.base).toBe(from);
   expect(dx.context.base).toBe(dy.context.newContext);
