@@ -28,7 +28,7 @@ function model(db: Database): ModelStatic<SubmissionResultRow> {
         instrument: DataTypes.STRING(64),
         status: DataTypes.STRING(32),
         disposition: DataTypes.STRING(32),
-        progress: DataTypes.TEXT('long'),
+        progress: db.sequelize.getDialect() === 'mysql' ? DataTypes.TEXT('long') : DataTypes.TEXT,
       },
       { tableName: 'submission_results', underscored: true },
     )

@@ -12,7 +12,8 @@ export async function up({ queryInterface }: { queryInterface: QueryInterface })
     status: { type: DataTypes.STRING(32), allowNull: false },
     disposition: { type: DataTypes.STRING(32), allowNull: false, defaultValue: '' },
     // The workflow's progress (SubmissionProgress) as JSON, as the pages show it.
-    progress: { type: DataTypes.TEXT('long'), allowNull: false },
+    // LONGTEXT on MySQL; SQLite's TEXT takes no length (and would warn on stdout).
+    progress: { type: queryInterface.sequelize.getDialect() === 'mysql' ? DataTypes.TEXT('long') : DataTypes.TEXT, allowNull: false },
     created_at: { type: DataTypes.DATE, allowNull: false },
     updated_at: { type: DataTypes.DATE, allowNull: false },
     // Results hold any text of the rules (arrows, names, findings): all of Unicode on MariaDB.

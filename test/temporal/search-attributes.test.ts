@@ -84,7 +84,8 @@ it('registers the search attributes submissions set, once, so a submission can s
 
 it('names the same attributes as the submission start and ops/search-attributes (the dev server flags)', () => {
   const names = Object.keys(SEARCH_ATTRIBUTES).sort();
-  expect([CRDS_SUBMITTER.name, CRDS_INSTRUMENT.name, CRDS_OBSERVATORY.name].sort()).toEqual(names);
+  // The submission start's attributes, and the two contexts of affected-datasets runs.
+  expect([CRDS_SUBMITTER.name, CRDS_INSTRUMENT.name, CRDS_OBSERVATORY.name, 'CrdsNewContext', 'CrdsOldContext'].sort()).toEqual(names);
   const flags = execFileSync(path.join(REPO_ROOT, 'ops', 'search-attributes'), { encoding: 'utf8' });
   expect([...flags.matchAll(/--search-attribute (\w+)=Keyword/g)].map((m) => m[1]).sort()).toEqual(names);
 });
