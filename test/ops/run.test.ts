@@ -69,14 +69,15 @@ it('runs the site, refuses to run it twice, stops it completely, and keeps its s
   const workflowId = uniqueName('ops-run-check');
   await withClient(async (client) => {
     // Schedule listing (what Temporal UI shows) comes from visibility: eventually consistent.
+    const expected = SCHEDULES.filter((d) => !d.enabled).map((d) => d.scheduleId).sort();
     let ids: string[] = [];
-    for (let i = 0; i < 50 && ids.length < 2; i++) {
+    for (let i = 0; i < 100 && ids.length < expected.length; i++) {
       if (i) await new Promise((r) => setTimeout(r, 200));
       ids = [];
       for await (const s of client.schedule.list()) ids.push(s.scheduleId);
     }
     // Every schedule a site has without optional settings (sync-ops-to-grp needs CRDS_PUBLISH_DIR).
-    expect(ids.sort()).toEqual(SCHEDULES.filter((d) => !d.enabled).map((d) => d.scheduleId).sort());
+    expect(ids.sort()).toEqual(expected);
     await client.workflow.execute('clearExpiredLocksWorkflow', { taskQueue: 'crds-hst', workflowId });
   });
 
