@@ -13,7 +13,7 @@ import type { Database, Dialect } from '../db';
 import { bumpGeneration } from '../db/catalog';
 import { dumpDatabase, dumpFileName, loadDatabase } from '../db/dump';
 import { redact } from '../config';
-import { copyHashed, digestFile, matches, placeVerified, walkFiles, writeJsonAtomic, type FileDigest } from './ops-files';
+import { copyHashed, digestFile, matches, parentMaker, placeVerified, walkFiles, writeJsonAtomic, type FileDigest } from './ops-files';
 
 export interface ManifestEntry extends FileDigest {
   /** Relative to the backup: file_cache/…, server_files/…, config/…, or the dump. */
@@ -184,12 +184,13 @@ export async function createBackup(db: Database, config: Config, name: string): 
   const database = { path: dumpPath, ...(await digestFile(path.join(partial, dumpPath))) };
   let bytes = database.size;
   const files: ManifestEntry[] = [];
+  const makeParent = parentMaker();
   for (const folder of backedUpFolders(config)) {
     for (const rel of walkFiles(folder.live, (r) => r.startsWith('.'))) {
       const as = `${folder.as}/${rel}`;
       let digest: FileDigest;
       try {
-        digest = await copyHashed(path.join(folder.live, rel), path.join(partial, as));
+        digest = await copyHashed(path.join(folder.live, rel), path.join(partial, as), makeParent);
       } catch (err) {
         // A staged delivery renamed away while copying: the next backup has it.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
@@ -268,6 +269,7 @@ export async function restoreFiles(config: Config, dir: string, referencesFrom?:
   const manifest = readManifest(dir);
   const out: RestoreFilesResult = { restored: 0, verified: 0, missing: [], failed: [], bytes: 0 };
   let seen = 0;
+  const makeParent = parentMaker();
   const tick = () => ++seen % 200 === 0 && heartbeat({ seen, restored: out.restored });
   for (const entry of manifest.files) {
     const target = livePath(config, entry.path);
@@ -278,7 +280,7 @@ export async function restoreFiles(config: Config, dir: string, referencesFrom?:
       continue;
     }
     try {
-      await placeVerified(path.join(dir, entry.path), target, entry, false);
+      await placeVerified(path.join(dir, entry.path), target, entry, false, makeParent);
       out.restored++;
       out.bytes += entry.size;
     } catch (err) {
@@ -300,7 +302,7 @@ export async function restoreFiles(config: Config, dir: string, referencesFrom?:
       continue;
     }
     try {
-      await placeVerified(source, target, entry, true);
+      await placeVerified(source, target, entry, true, makeParent);
       out.restored++;
       out.bytes += entry.size;
     } catch (err) {
