@@ -5,11 +5,15 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFaile
 import { SingleBar, Presets } from 'cli-progress';
 import { config } from '../config';
 import type { OpsProgress } from '../workflows/operations';
+import { userMetadata, type RunDescription } from '../workflows/metadata';
+import * as os from 'node:os';
 
 export interface StartSpec {
   workflowType: string;
   workflowId: string;
   args: unknown[];
+  /** Temporal UI's summary and details of the run (who is filled in: the operator at this terminal). */
+  describe: Omit<RunDescription, 'who'>;
   /** Prints the result (default JSON). */
   summary?: (result: unknown) => string;
 }
@@ -23,7 +27,12 @@ export async function runOpsWorkflow(spec: StartSpec): Promise<number> {
     const client = new Client({ connection, namespace: cfg.temporal.namespace });
     let handle: WorkflowHandle;
     try {
-      handle = await client.workflow.start(spec.workflowType, { taskQueue: cfg.temporal.taskQueue, workflowId: spec.workflowId, args: spec.args });
+      handle = await client.workflow.start(spec.workflowType, {
+        taskQueue: cfg.temporal.taskQueue,
+        workflowId: spec.workflowId,
+        args: spec.args,
+        ...userMetadata({ ...spec.describe, who: `${os.userInfo().username}@${os.hostname()}` }),
+      });
       process.stderr.write(`started ${spec.workflowType} ${spec.workflowId} (Temporal UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows/${spec.workflowId})\n`);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

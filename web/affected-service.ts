@@ -8,6 +8,7 @@ import type { Database } from '../db';
 import { getRun, listRuns, setReprocessingState, type RunKind, type RunRow } from '../db/affected-runs';
 import { datasetCatalogStamp } from '../db/datasets';
 import type { AffectedInput } from '../activities/affected';
+import { userMetadata } from '../workflows/metadata';
 import {
   AFFECTED_PROGRESS_QUERY,
   AFFECTED_WORKFLOW_TYPE,
@@ -49,6 +50,7 @@ export function createAffectedService(deps: AffectedServiceDeps) {
         taskQueue: config.temporal.taskQueue,
         workflowId,
         args: [input],
+        ...userMetadata({ what: `affected datasets ${kind}: ${oldContext} → ${newContext}`, who: requestedBy, contexts: [oldContext, newContext] }),
         // One run per transition, ever, unless asked again; previews re-run when data changed.
         workflowIdReusePolicy: kind === 'preview' || rerun ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [

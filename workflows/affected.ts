@@ -20,6 +20,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { AffectedActivities, AffectedInput, AffectedOutcome, BatchSummary, DatasetBatch } from '../activities/affected';
 import type { TypeCounts } from '../db/affected-runs';
 import type { TransitionPlan } from '../crds/affected';
+import { userMetadata } from './metadata';
 import { AFFECTED_PROGRESS_QUERY, affectedWorkflowId, CRDS_NEW_CONTEXT, CRDS_OBSERVATORY_KEY, CRDS_OLD_CONTEXT, type AffectedProgress } from './affected-types';
 
 export const affectedProgressQuery = defineQuery<AffectedProgress>(AFFECTED_PROGRESS_QUERY);
@@ -132,6 +133,7 @@ export async function monitorReprocessingWorkflow(): Promise<{ started?: string;
       await startChild(affectedDatasetsWorkflow, {
         workflowId,
         args: [{ observatory, oldContext: lastHandled, newContext: operational, kind: 'activation', requestedBy: 'monitor-reprocessing', reusePreview: true }],
+        ...userMetadata({ what: `affected datasets activation: ${lastHandled} → ${operational}`, who: 'schedule monitor-reprocessing', contexts: [lastHandled, operational] }),
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [

@@ -8,6 +8,7 @@ export default async function backup(args: string[]): Promise<number> {
   const name = typeof options.name === 'string' ? options.name : new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   return runOpsWorkflow({
     workflowType: 'backupWorkflow',
+    describe: { what: `ops/backup: backup ${name} of ${config().observatory}` },
     workflowId: `backup-${config().observatory}-${name}`,
     args: [{ name }],
     summary: (r) => {

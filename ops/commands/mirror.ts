@@ -10,6 +10,7 @@ export default async function mirror(args: string[]): Promise<number> {
   if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 32)) throw new Error('--parallel takes a number from 1 to 32');
   return runOpsWorkflow({
     workflowType: 'mirrorWorkflow',
+    describe: { what: `ops/mirror: mirror of ${positional[0]} into this ${config().observatory} site`, more: { Parallel: parallel } },
     workflowId: `mirror-${config().observatory}`,
     args: [{ source: positional[0], parallel }],
     summary: (r) => {

@@ -103,6 +103,7 @@ it('previews, then activates on the web reusing the preview; mails the counts; a
   expect((a.status === 400 ? a : b).text).toMatch(/already the operational context/);
   const outcome = await s.result('affected-hst-0697-0698');
   expect(outcome.reusedFrom).toMatch(/^affected-preview-hst-0697-0698\//);
+  expect(await (await s.client.workflow.getHandle('affected-hst-0697-0698').describe()).staticSummary()).toBe('affected datasets activation: hst_0697.pmap → hst_0698.pmap (olga)');
   expect(outcome.affected).toBe(previewed.affected);
   expect(outcome.counts).toEqual(previewed.counts);
   expect((await history()).filter((h) => h.startsWith('hst_0698.pmap:'))).toEqual(['hst_0698.pmap:new WFC3 darks']);
@@ -126,6 +127,9 @@ it('the schedule runs a transition made directly in the database, once', async (
   await schedule.trigger();
   const outcome = await until(async () => (await s.client.workflow.getHandle('affected-hst-0698-0705').describe().catch(() => undefined)) && s.result('affected-hst-0698-0705'));
   expect(outcome.datasets).toBeGreaterThan(0);
+  expect(await (await s.client.workflow.getHandle('affected-hst-0698-0705').describe()).staticSummary()).toBe(
+    'affected datasets activation: hst_0698.pmap → hst_0705.pmap (schedule monitor-reprocessing)',
+  );
   await until(async () => (await getReprocessingState(s.site.db, 'last_operational_context')) === 'hst_0705.pmap');
   await schedule.trigger();
   await until(async () => ((await schedule.describe()).info.recentActions.length >= 2 ? true : undefined));

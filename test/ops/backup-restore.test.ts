@@ -93,6 +93,9 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     expect(ok.stdout).toMatch(/^backup by-hand: \d+ files, [\d.]+ MB copied, 5 references listed/);
     expect(ok.status).toBe(0);
     expect(fs.existsSync(path.join(origin.config.serverFiles, 'backups', 'by-hand', 'manifest.json'))).toBe(true);
+    // Temporal UI names the run and the operator who started it.
+    const started = origin.client.workflow.getHandle('backup-hst-by-hand');
+    expect(await (await started.describe()).staticSummary()).toMatch(/^ops\/backup: backup by-hand of hst \(\S+@\S+\)$/);
     const bad = await run(path.join(REPO_ROOT, 'ops', 'restore'), ['no-such-backup'], restored.env);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('is not a complete backup: it has no manifest.json');

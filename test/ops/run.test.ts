@@ -15,7 +15,7 @@ jest.setTimeout(240_000);
 const run = promisify(execFile);
 
 const varDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-run-'));
-const ports = { web: 0, temporal: 0, ui: 0 };
+const ports = { web: 0, temporal: 0, ui: 0, workerMetrics: 0 };
 const env = (): NodeJS.ProcessEnv => {
   const e: NodeJS.ProcessEnv = {
     ...process.env,
@@ -23,6 +23,7 @@ const env = (): NodeJS.ProcessEnv => {
     PORT: String(ports.web),
     TEMPORAL_PORT: String(ports.temporal),
     TEMPORAL_UI_PORT: String(ports.ui),
+    CRDS_WORKER_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`,
   };
   delete e.TEMPORAL_ADDRESS; // ops/runtests' server: ops/run must start its own
   delete e.CRDS_DATABASE_URL;
@@ -49,7 +50,7 @@ async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  [ports.web, ports.temporal, ports.ui] = await freePorts(3);
+  [ports.web, ports.temporal, ports.ui, ports.workerMetrics] = await freePorts(4);
 });
 afterAll(async () => {
   await ops('stop').catch(() => undefined);
@@ -80,6 +81,14 @@ it('runs the site, refuses to run it twice, stops it completely, and keeps its s
     expect(ids.sort()).toEqual(expected);
     await client.workflow.execute('clearExpiredLocksWorkflow', { taskQueue: 'crds-hst', workflowId });
   });
+  // Workflow outcomes, from the worker's Temporal SDK metrics, by workflow type.
+  const completed = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('temporal_workflow_completed_total{') && l.includes('workflow_type="clearExpiredLocksWorkflow"'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  for (let i = 0; i < 50 && (await completed()) < 1; i++) await new Promise((r) => setTimeout(r, 200));
+  expect(await completed()).toBeGreaterThanOrEqual(1);
 
   const started = pids();
   const second = await ops('run');
