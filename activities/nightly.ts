@@ -230,18 +230,58 @@ export function nightlyMail(config: Config, report: Omit<NightlyReport, 'mailed'
   return { subject, text: lines.join('\n') + '\n' };
 }
 
-/** The dev/test rebuild: install, the test suite, and a restart only when it passes. */
-function rebuild(config: Config): { tests: string; restarted: boolean } {
+/**
+ * Runs one of the project's ops commands without blocking the worker (the test suite takes
+ * many minutes: a synchronous run would stall every workflow and activity of this worker),
+ * its output appended to `log`, heartbeating with its last line meanwhile.
+ */
+function runLogged(command: string, args: string[], log: string): Promise<{ status: number | null; tail: string }> {
+  return new Promise((resolve, reject) => {
+    const out = fs.openSync(log, 'a');
+    fs.writeSync(out, `\n$ ${command} ${args.join(' ')}\n`);
+    const child = spawn(path.join(REPO_ROOT, command), args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const take = (chunk: Buffer) => {
+      fs.writeSync(out, chunk);
+      tail = (tail + chunk.toString()).slice(-64 * 1024);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    const beat = setInterval(() => {
+      try {
+        Context.current().heartbeat({ command, last: tail.trimEnd().split('\n').pop()?.slice(0, 200) });
+      } catch {
+        /* outside an activity */
+      }
+    }, 10_000);
+    const done = () => {
+      clearInterval(beat);
+      fs.closeSync(out);
+    };
+    child.on('error', (err) => (done(), reject(err)));
+    child.on('close', (status) => (done(), resolve({ status, tail })));
+  });
+}
+
+/**
+ * The dev/test rebuild: install, the test suite (on its own throwaway services), and a restart
+ * only when it passes. The commands' output is kept in <server files>/ops/nightly/rebuild-<run>.log.
+ */
+export async function rebuild(config: Config, name: string): Promise<{ tests: string; restarted: boolean; log?: string }> {
   if (!config.ops.nightlyRebuild || !['dev', 'test'].includes(config.usecase)) return { tests: 'not run (CRDS_NIGHTLY_REBUILD is off, or not a dev/test site)', restarted: false };
-  const run = (cmd: string, args: string[]) => spawnSync(path.join(REPO_ROOT, cmd), args, { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const install = run('ops/install', []);
-  if (install.status !== 0) throw ApplicationFailure.nonRetryable(`ops/install failed: ${install.stderr.slice(-2000)}`);
-  const tests = run('ops/runtests', []);
-  const summary = (tests.stdout + tests.stderr).split('\n').filter((l) => /^(Tests|Test Suites|Time):/.test(l)).join('; ');
-  if (tests.status !== 0) throw ApplicationFailure.nonRetryable(`ops/runtests failed, the site is not restarted: ${summary}`);
+  fs.mkdirSync(reportsDir(config), { recursive: true });
+  const log = path.join(reportsDir(config), `rebuild-${name.replace(/[^\w.-]/g, '_')}.log`);
+  const install = await runLogged('ops/install', [], log);
+  if (install.status !== 0) throw ApplicationFailure.nonRetryable(`ops/install failed (see ${log}): ${install.tail.slice(-2000)}`, 'RebuildFailed');
+  const tests = await runLogged('ops/runtests', config.ops.nightlyRebuildTests, log);
+  const summary = tests.tail.split('\n').filter((l) => /^(Tests|Test Suites|Time):|^jest: |^ops\/runtests finished/.test(l)).join('; ');
+  if (tests.status !== 0) throw ApplicationFailure.nonRetryable(`ops/runtests failed, the site is not restarted (see ${log}): ${summary || tests.tail.slice(-500)}`, 'RebuildFailed');
   // ops/rerun stops this very worker: detached, it outlives us; Temporal keeps running submissions.
-  spawn(path.join(REPO_ROOT, 'ops', 'rerun'), [], { cwd: REPO_ROOT, detached: true, stdio: 'ignore' }).unref();
-  return { tests: summary, restarted: true };
+  const out = fs.openSync(log, 'a');
+  fs.writeSync(out, '\n$ ops/rerun\n');
+  spawn(path.join(REPO_ROOT, 'ops', 'rerun'), [], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', out, out] }).unref();
+  fs.closeSync(out);
+  return { tests: summary, restarted: true, log };
 }
 
 export function createNightlyActivities(deps: { db: Database; config: Config }) {
@@ -261,8 +301,8 @@ export function createNightlyActivities(deps: { db: Database; config: Config }) 
     async collectDiagnostics(): Promise<Diagnostics> {
       return diagnostics(db, config);
     },
-    async rebuildSite(): Promise<{ tests: string; restarted: boolean }> {
-      return rebuild(config);
+    async rebuildSite(input: { name?: string } = {}): Promise<{ tests: string; restarted: boolean; log?: string }> {
+      return rebuild(config, input.name ?? new Date().toISOString());
     },
     /** Stores the report for the dashboard and mails it; idempotent by name. */
     async reportNightly(input: Omit<NightlyReport, 'mailed'>): Promise<NightlyReport['mailed']> {

@@ -16,6 +16,8 @@ export interface OpsConfig {
   staleDays: number;
   /** dev/test sites: the nightly also installs, tests and restarts (CRDS_NIGHTLY_REBUILD=1). */
   nightlyRebuild: boolean;
+  /** What the rebuild's `ops/runtests` runs (CRDS_NIGHTLY_REBUILD_TESTS: its arguments; default every test). */
+  nightlyRebuildTests: string[];
   /** The site's time zone for the nightly schedule (CRDS_TIMEZONE, IANA name, default UTC). */
   timezone: string;
 }
@@ -56,6 +58,7 @@ export function opsConfig(env: Env, mailAddresses: (env: Env, name: string, fall
     sha1Nights: count(env, 'CRDS_CHECK_SHA1_NIGHTS', 7),
     staleDays: count(env, 'CRDS_STALE_DAYS', 7, 0),
     nightlyRebuild: rebuild === '1',
+    nightlyRebuildTests: (env.CRDS_NIGHTLY_REBUILD_TESTS ?? '').split(/\s+/).filter(Boolean),
     timezone: timezone(env),
   };
 }

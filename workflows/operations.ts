@@ -77,7 +77,8 @@ export async function nightlyWorkflow(): Promise<NightlyReport> {
   await step(progress, 'backup', () => acts.backupSite({ name }));
   await step(progress, 'consistency', () => quick.checkConsistency({ at: startedAt.toISOString() }));
   await step(progress, 'self-test', () => quick.selfTest());
-  await step(progress, 'rebuild', () => quick.rebuildSite());
+  // The test suite runs for many minutes: heartbeating, so a dead worker's attempt is noticed.
+  await step(progress, 'rebuild', () => acts.rebuildSite({ name }));
   const diag = await step(progress, 'diagnostics', () => quick.collectDiagnostics());
   const steps = progress.steps.filter((s) => s.step !== 'diagnostics');
   const report = {
