@@ -9,7 +9,7 @@ import { archiveStep } from '../../ops/commands/archive-sim';
 import { DecisionRefused } from '../../web/submissions';
 import { submissionWorkflowId } from '../../workflows/submission-types';
 import { Worker } from '@temporalio/worker';
-import { CONTEXT, lockFor, placeReference, request, startSubmissionSite, startWorkerInProcess, waitForProgress, type SubmissionSite } from './harness';
+import { CONTEXT, lockFor, placeCosVariant, placeReference, request, startSubmissionSite, startWorkerInProcess, waitForProgress, type SubmissionSite } from './harness';
 import { ls } from './exactly-once';
 
 jest.setTimeout(300_000);
@@ -143,12 +143,42 @@ it('delivers a confirmed submission once, through the archive, with mails (doubl
   for (const m of mine()) expect(m.to.sort()).toEqual(['alice@test.example', 'datamng@test.example']);
 });
 
+it('a READY submission continues after the site is restored from a backup taken while it waited', async () => {
+  fs.rmSync(site.ingest('alice'), { recursive: true, force: true });
+  placeCosVariant(site, 'alice', 'R');
+  const lock = await lockFor(site, 'alice', 'cos');
+  const { resultsId } = await site.service.startSubmission(request(site, 'alice', lock, 'across-restore'));
+  submissions.push(resultsId);
+  expect((await waitForProgress(site, resultsId, (x) => x.status === 'ready' || x.status === 'failed')).status).toBe('ready');
+  const edit = (await defaultContexts(site.db)).edit;
+
+  // The operator's backup and restore, as ops/backup and ops/restore start them.
+  const ops = { taskQueue: site.config.temporal.taskQueue };
+  await site.client.workflow.execute('backupWorkflow', { ...ops, workflowId: `backup-${resultsId}`, args: [{ name: `waiting-${resultsId.slice(0, 8)}` }] });
+  const restored = await site.client.workflow.execute<(i: { backup: string }) => Promise<{ steps?: unknown }>>('restoreWorkflow', {
+    ...ops,
+    workflowId: `restore-${resultsId}`,
+    args: [{ backup: `waiting-${resultsId.slice(0, 8)}` }],
+  });
+  expect(restored).toBeDefined();
+  expect(fs.existsSync(path.join(site.config.serverFiles, 'MAINTENANCE.json'))).toBe(false); // reopened
+
+  // The submission waited through it, and the confirm delivers on the restored catalog.
+  expect((await site.service.pullMessages(resultsId, '0')).some((m) => m.type === 'done')).toBe(true);
+  await site.service.decide(resultsId, { action: 'confirm', username: 'alice', lock });
+  const delivered = await waitForProgress(site, resultsId, (x) => !!x.delivery || x.status === 'failed');
+  expect(delivered.status).not.toBe('failed');
+  expect(delivered.context.base).toBe(edit);
+  expect((await defaultContexts(site.db)).edit).toBe(delivered.context.newContext);
+  expect(await site.db.models.CatalogFile.count({ where: { name: delivered.files.map((f) => f.name!) } })).toBe(delivered.files.length);
+});
+
 it('replays every recorded history with the current workflow code', async () => {
   for (const id of submissions) {
     const history = await site.client.workflow.getHandle(submissionWorkflowId('hst', id)).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history);
   }
-  expect(submissions).toHaveLength(3);
+  expect(submissions).toHaveLength(4);
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 30_000): Promise<void> {
