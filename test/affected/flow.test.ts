@@ -4,6 +4,7 @@
 // schedule runs a transition made directly in the database once, and a re-run with two
 // workers, one killed with SIGKILL mid-run, completes with the same ids and every batch once.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import { createUser, setGroup } from '../../db/accounts';
@@ -13,6 +14,7 @@ import { setContext } from '../../db/set-context';
 import { createAffectedService } from '../../web/affected-service';
 import { stopProcess, type Started } from '../support/processes';
 import { WebSession } from '../web/web-session';
+import { launchBrowser } from '../support/browser';
 import { startAffectedSite, type AffectedSite } from './harness';
 
 jest.setTimeout(300_000);
@@ -135,6 +137,46 @@ it('the schedule runs a transition made directly in the database, once', async (
   await until(async () => ((await schedule.describe()).info.recentActions.length >= 2 ? true : undefined));
   for (const action of (await schedule.describe()).info.recentActions) await s.client.workflow.getHandle(action.action.workflow.workflowId).result();
   expect((await listRuns(s.site.db, { workflowId: 'affected-hst-0698-0705' })).length).toBe(1);
+});
+
+it('in a real browser, an operator previews, sees the counts and the chart, activates, and follows the run to its result', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-affected-browser-'));
+  const browser = await launchBrowser(work);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${s.site.url}/set_default_context/`);
+    expect(new URL(page.url()).pathname).toBe('/login/');
+    await page.fill('input[name=username]', 'olga');
+    await page.fill('input[name=password]', 'olga-password');
+    await page.click('#login-form button[type=submit]');
+    await page.goto(`${s.site.url}/set_default_context/`);
+    expect(await page.textContent('#current-operational')).toBe('hst_0705.pmap');
+    await page.selectOption('#context', 'hst_0697.pmap');
+    await page.click('#preview-button');
+    await page.waitForSelector('#preview-status[data-status=completed]', { timeout: 120_000 });
+    expect(await page.textContent('#preview-transition')).toBe('hst_0705.pmap → hst_0697.pmap');
+    const previewed = await s.result('affected-preview-hst-0705-0697');
+    // The table shows the workflow's counts per instrument and type; chart.js drew the chart.
+    const rows = await page.$$eval('#preview-counts tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const expected = Object.entries(previewed.counts).flatMap(([instrument, types]) => Object.entries(types).map(([type, n]) => [instrument, type, String(n)]));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(rows).toEqual(expected);
+    expect(await page.evaluate("!!Chart.getChart(document.getElementById('preview-chart'))")).toBe(true);
+    await page.screenshot({ path: path.join(work, 'preview.png'), fullPage: true });
+
+    await page.fill('#description', 'browser test: back to 0697');
+    await Promise.all([page.waitForURL(/\/affected_datasets\/run\//), page.click('#activate-button')]);
+    await page.waitForSelector('#preview-status[data-status=completed]', { timeout: 120_000 });
+    await page.waitForSelector('#result-link:not([hidden]) a');
+    await Promise.all([page.waitForURL(/\/affected_datasets\/.+_0705_0697\//), page.click('#result-link a')]);
+    const outcome = await s.result('affected-hst-0705-0697');
+    expect(outcome.affected).toBe(previewed.affected);
+    expect(await page.textContent('body')).toContain(String(outcome.affected));
+    expect((await contextHistory(s.site.db))[0]).toMatchObject({ context: 'hst_0697.pmap', description: 'browser test: back to 0697' });
+  } finally {
+    await browser.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 });
 
 it('a re-run on two workers, one killed with SIGKILL mid-run, gives the same ids and counts every batch once', async () => {
