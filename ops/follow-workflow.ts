@@ -3,6 +3,7 @@
 // terminal, print its result, and exit non-zero when it fails.
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
+import type { Duration } from '@temporalio/common';
 import { config } from '../config';
 import type { OpsProgress } from '../workflows/operations';
 import { userMetadata, type RunDescription } from '../workflows/metadata';
@@ -16,6 +17,17 @@ export interface StartSpec {
   describe: Omit<RunDescription, 'who'>;
   /** Prints the result (default JSON). */
   summary?: (result: unknown) => string;
+}
+
+/** Runs `fn` with a Temporal client of the configured site, closing the connection after. */
+export async function withTemporalClient<T>(fn: (client: Client) => Promise<T>, connectTimeout: Duration = '5 seconds'): Promise<T> {
+  const cfg = config();
+  const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout });
+  try {
+    return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;

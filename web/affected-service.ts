@@ -73,6 +73,17 @@ export function createAffectedService(deps: AffectedServiceDeps) {
       return id;
     },
 
+    /**
+     * An operator's re-run of a transition already computed (after a fix to the dataset catalog
+     * or the rules engine): a new run under the transition's workflow id. The monitor's record
+     * of the operational context is left as it is. Undefined when the transition never ran.
+     */
+    async startRerun(oldContext: string, newContext: string, requestedBy: string): Promise<string | undefined> {
+      const [earlier] = await listRuns(db, { kind: 'activation', oldContext, newContext, limit: 1 });
+      if (!earlier) return undefined;
+      return start('activation', oldContext, newContext, requestedBy, true);
+    },
+
     /** A preview, unless a finished one of the same transition read the same datasets. */
     async startPreview(oldContext: string, newContext: string, requestedBy: string): Promise<{ workflowId: string; reused: boolean }> {
       const workflowId = affectedWorkflowId(config.observatory, oldContext, newContext, 'preview');

@@ -32,6 +32,8 @@ export interface AffectedRouterDeps {
 
 export const OPS_GROUP = 'ops';
 const WORKFLOW_ID_RE = /^affected-(preview-)?[a-z]+-\d+-\d+$/;
+/** A context's name as the catalog holds it (hst_0698.pmap, jwst_1200.pmap). */
+const CONTEXT_NAME_RE = /^[a-z]+_\d+\.pmap$/;
 const DIR_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{2}_\d+_\d+$/;
 const CHART_JS = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js');
 
@@ -197,6 +199,18 @@ export function affectedRouter(deps: AffectedRouterDeps): express.Router {
     res.status(error ? 400 : 200).render('edit-context-history', { title: 'Context history', history, error, done });
   });
 
+  // An operator asks for a transition to be computed again (never done on its own: §7).
+  router.post('/affected_datasets/rerun', requireLogin(), requireOperator, async (req, res) => {
+    const oldContext = String(req.body?.old_context ?? '');
+    const newContext = String(req.body?.new_context ?? '');
+    const workflowId = CONTEXT_NAME_RE.test(oldContext) && CONTEXT_NAME_RE.test(newContext) ? await service.startRerun(oldContext, newContext, req.session!.username) : undefined;
+    if (!workflowId) {
+      res.status(400).render('error', { title: 'Cannot re-run', message: `No affected datasets run of ${oldContext || '(none)'} → ${newContext || '(none)'} to compute again.` });
+      return;
+    }
+    res.redirect(303, `/affected_datasets/run/${workflowId}/`);
+  });
+
   router.get('/affected_datasets/', async (_req, res) => {
     const runs = await listRuns(db, { kind: 'activation', limit: 200 });
     res.render('affected-list', { title: 'Affected datasets', runs });
@@ -236,6 +250,7 @@ export function affectedRouter(deps: AffectedRouterDeps): express.Router {
       counts: summary.counts ?? {},
       firstIds: row.affectedIds.slice(0, 100),
       temporalUrl: run ? temporalLink(run.workflowId) : '',
+      mayRerun: !!req.session && (await isOperator(db, req.session.username)),
     });
   });
 

@@ -3,12 +3,12 @@
 // history entry and audit record). An operational change then starts its affected datasets
 // run in Temporal (affected-<obs>-<old>-<new>); when Temporal cannot be reached, the
 // monitor-reprocessing schedule starts it later.
-import { Client, Connection } from '@temporalio/client';
 import { config } from '../../config';
 import { openDatabase } from '../../db';
 import { CatalogError } from '../../db/catalog';
 import { setContext } from '../../db/set-context';
 import { createAffectedService } from '../../web/affected-service';
+import { withTemporalClient } from '../follow-workflow';
 
 const USAGE = 'usage: ops/manage set-context CONTEXT --kind operational|edit|versions --why TEXT [--user NAME] [--no-affected]\n';
 
@@ -41,14 +41,11 @@ export default async function setContextCommand(args: string[]): Promise<number>
     process.stdout.write(`${opts.kind} context: ${outcome.previous || '(none)'} -> ${outcome.context}\n`);
     if (outcome.state === 'latest' && outcome.previous && affected) {
       try {
-        const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: '3 seconds' });
-        try {
-          const client = new Client({ connection, namespace: cfg.temporal.namespace });
-          const id = await createAffectedService({ client: async () => client, config: cfg, db }).startActivation(outcome.previous, outcome.context, opts.user ?? 'ops');
-          process.stdout.write(`affected datasets: workflow ${id}\n`);
-        } finally {
-          await connection.close();
-        }
+        const id = await withTemporalClient(
+          (client) => createAffectedService({ client: async () => client, config: cfg, db }).startActivation(outcome.previous, outcome.context, opts.user ?? 'ops'),
+          '3 seconds',
+        );
+        process.stdout.write(`affected datasets: workflow ${id}\n`);
       } catch (err) {
         process.stdout.write(`affected datasets: not started now (${(err as Error).message}); the monitor-reprocessing schedule will start it\n`);
       }

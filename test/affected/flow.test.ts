@@ -3,6 +3,7 @@
 // arrives at a real SMTP receiver), refusals change nothing, the monitor-reprocessing
 // schedule runs a transition made directly in the database once, and a re-run with two
 // workers, one killed with SIGKILL mid-run, completes with the same ids and every batch once.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { createAffectedService } from '../../web/affected-service';
 import { stopProcess, type Started } from '../support/processes';
 import { WebSession } from '../web/web-session';
 import { launchBrowser } from '../support/browser';
+import { REPO_ROOT } from '../support/paths';
 import { startAffectedSite, type AffectedSite } from './harness';
 
 jest.setTimeout(300_000);
@@ -44,6 +46,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
+
+const runManage = (args: string[]) =>
+  new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    execFile(path.join(REPO_ROOT, 'ops', 'manage'), args, { env: { ...process.env, ...s.workerEnv } }, (err, _stdout, stderr) =>
+      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
 
 const history = async () => (await contextHistory(s.site.db)).map((h) => `${h.context}:${h.description}`);
 
@@ -78,6 +87,16 @@ it('refuses bad input with a clear message and changes nothing', async () => {
   const unknown = await olga.post('/set_default_context/', { context: 'hst_0001.pmap', context_type: 'operational', description: 'no' });
   expect(unknown.status).toBe(400);
   expect(unknown.text).toMatch(/not catalogued/);
+  // A re-run: operators only, with the token, of a transition that ran.
+  expect((await sam.post('/affected_datasets/rerun', { old_context: 'hst_0697.pmap', new_context: 'hst_0698.pmap' })).status).toBe(403);
+  expect((await olga.post('/affected_datasets/rerun', { old_context: 'hst_0697.pmap', new_context: 'hst_0698.pmap', csrfmiddlewaretoken: '' })).status).toBe(403);
+  const never = await olga.post('/affected_datasets/rerun', { old_context: 'hst_0697.pmap', new_context: 'hst_0698.pmap' });
+  expect(never.status).toBe(400);
+  expect(never.text).toContain('No affected datasets run of hst_0697.pmap → hst_0698.pmap to compute again');
+  const cli = await runManage(['affected-rerun', 'hst_0697.pmap', 'hst_0705.pmap']);
+  expect(cli.status).toBe(1);
+  expect(cli.stderr).toContain('hst_0697.pmap -> hst_0705.pmap never ran: nothing to compute again');
+  expect(await listRuns(s.site.db, {})).toEqual([]);
   expect(await history()).toEqual(before);
 });
 
@@ -172,6 +191,7 @@ it('in a real browser, an operator previews, sees the counts and the chart, acti
     const outcome = await s.result('affected-hst-0705-0697');
     expect(outcome.affected).toBe(previewed.affected);
     expect(await page.textContent('body')).toContain(String(outcome.affected));
+    expect(await page.isVisible('#rerun-button')).toBe(true); // operators may ask for a re-run
     expect((await contextHistory(s.site.db))[0]).toMatchObject({ context: 'hst_0697.pmap', description: 'browser test: back to 0697' });
   } finally {
     await browser.close();
@@ -183,7 +203,10 @@ it('a re-run on two workers, one killed with SIGKILL mid-run, gives the same ids
   const second = await s.startWorker();
   const service = createAffectedService({ client: async () => s.client, config: s.site.config, db: s.site.db, batchSize: 5, parallelism: 2 }); // many small batches: the kill lands mid-run on a quiet machine too
   const first = await listRuns(s.site.db, { workflowId: 'affected-hst-0698-0705' });
-  const id = await service.startActivation('hst_0698.pmap', 'hst_0705.pmap', 'ops', true);
+  const operational = await getReprocessingState(s.site.db, 'last_operational_context');
+  const id = (await service.startRerun('hst_0698.pmap', 'hst_0705.pmap', 'ops'))!;
+  expect(id).toBe('affected-hst-0698-0705');
+  expect(await getReprocessingState(s.site.db, 'last_operational_context')).toBe(operational); // a re-run changes nothing of the monitor's
   const handle = s.client.workflow.getHandle(id);
   const seen = await until(async () => {
     const p = await handle.query<{ batchesDone: number; batchesTotal: number; workers: Record<string, number> }>('affectedProgress').catch(() => undefined);
