@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { Op, type CreationAttributes } from 'sequelize';
 import { decomposeNewstyleName, isMappingName, MappingStore, reformatDate, type Mapping } from '../crds';
 import { referenceKeywordsOrEmpty } from '../crds/reference-header';
+import { referenceHeaderForInsert, referenceProperties } from '../crds/certify/reference';
+import { loadSpecs } from '../crds/certify/tpn';
 import {
   bumpGeneration,
   CatalogError,
@@ -41,6 +43,12 @@ export interface ImportOptions {
    * config/<obs>/server_config (default true; the history entries of catalogued contexts).
    */
   siteConfig?: boolean;
+  /**
+   * The site's type specs (CRDS_SPECS_DIR): a reference no rmap names and whose name does not
+   * say its type is typed from its header as certify and the real library type it (HST
+   * FILETYPE/DBTABLE translated through the specs). Without them, the header's own words.
+   */
+  specsDir?: string;
   log?: (line: string) => void;
 }
 
@@ -135,6 +143,18 @@ function referenceOwners(store: MappingStore, newestContext: string | undefined,
     }
   }
   return owners;
+}
+
+/** (instrument, filekind) of an unowned reference whose name says nothing, from its header. */
+function headerKind(file: string, keywords: { instrument?: string; reftype?: string }, observatory: string, specsDir?: string): { instrument: string; filekind: string } {
+  if (specsDir) {
+    try {
+      return referenceProperties(file, observatory, loadSpecs(specsDir, observatory), () => referenceHeaderForInsert(file).raw);
+    } catch {
+      /* not typeable by the specs: the header's words below */
+    }
+  }
+  return { instrument: (keywords.instrument ?? '').toLowerCase(), filekind: (keywords.reftype ?? '').toLowerCase() };
 }
 
 export async function importCache(db: Database, options: ImportOptions): Promise<ImportReport> {
@@ -246,14 +266,14 @@ export async function importCache(db: Database, options: ImportOptions): Promise
           const parts = decomposeNewstyleName(p.name);
           if (parts.observatory === observatory) ({ instrument, filekind } = parts);
         } catch {
-          instrument = (keywords.instrument ?? '').toLowerCase();
-          filekind = (keywords.reftype ?? '').toLowerCase();
+          ({ instrument, filekind } = headerKind(p.file, keywords, observatory, options.specsDir));
         }
       }
       rows.push({
         ...common,
-        instrument: instrument.toLowerCase(),
-        filekind: filekind.toLowerCase(),
+        // Free text from a header may be longer than the columns: cut, never refused.
+        instrument: instrument.toLowerCase().slice(0, 32),
+        filekind: filekind.toLowerCase().slice(0, 32),
         useafterDate: useafterOf(keywords.useafter),
         pedigree: (keywords.pedigree ?? '').slice(0, 255),
         // The type as CRDS knows it; a header's free-text FILETYPE only when the rules do not say.

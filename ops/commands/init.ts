@@ -69,6 +69,7 @@ export default async function init(args: string[]): Promise<number> {
       contexts,
       description,
       siteConfig,
+      specsDir: cfg.specsDir,
       log: json ? undefined : (line) => process.stdout.write(line + '\n'),
     });
     process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : summary(report, source));

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDatabase } from '../../db';
-import { REPO_ROOT } from '../support/paths';
+import { REPO_ROOT, SHARED_DATA } from '../support/paths';
 import { freshMysqlDatabase, freshSqliteDatabase, type TestDatabase } from '../support/services';
 import { DEMO_CACHE } from '../jsonrpc/site';
 
@@ -92,6 +92,27 @@ describe.each([
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/CONFLICT d1a1000aj_fls\.fits/);
     expect(sha1(path.join(work, 'cache', 'references', 'hst', 'd1a1000aj_fls.fits'))).toBe(sha1(path.join(DEMO_CACHE, 'references', 'hst', 'd1a1000aj_fls.fits')));
+  });
+
+  it('types a reference no rule names and whose name says nothing from its header, through the site\'s type specs', async () => {
+    const free = path.join(work, 'free');
+    fs.cpSync(DEMO_CACHE, free, { recursive: true });
+    const real = path.join(SHARED_DATA, 'crds-cache', 'references', 'hst');
+    // FILETYPE 'TWO-ZONE SPECTRAL EXTRACTION PARAMETERS TABLE' is longer than a type column.
+    fs.copyFileSync(path.join(real, 'z1q2219el_2zx.fits'), path.join(free, 'references', 'hst', 'cos-two-zone.fits'));
+    fs.copyFileSync(path.join(real, 'v8q14451j_idc.fits'), path.join(free, 'references', 'hst', 'acs-distortion.fits'));
+    const r = await manage([free], { ...env, CRDS_SPECS_DIR: path.join(SHARED_DATA, 'crds-specs') });
+    expect(r.status).toBe(0);
+    const db = await openDatabase(target.url);
+    try {
+      const rows = await db.models.CatalogFile.findAll({ where: { name: ['cos-two-zone.fits', 'acs-distortion.fits'] }, order: [['name', 'ASC']] });
+      expect(rows.map((row) => [row.name, row.instrument, row.filekind])).toEqual([
+        ['acs-distortion.fits', 'acs', 'idctab'],
+        ['cos-two-zone.fits', 'cos', 'twozxtab'],
+      ]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('refuses a folder that is not a CRDS cache of the site\'s observatory', async () => {
