@@ -8,7 +8,8 @@
 // Prints, and fails (exit 1) unless: no error answer to a valid request, the web never exits,
 // web RSS grows < 10% from the end of warm-up (the first fifth) to the end, and the p99 of
 // get_best_references under the mix is within 2× of the same client alone (unloaded).
-// Not in it yet: chunked uploads and submissions (they need a login and a worker).
+// A logged-in user also sends chunked uploads (two Content-Range chunks) and deletes them.
+// Not in it yet: submissions (they need a Temporal server and a worker).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { MappingStore } from '../crds';
 import { openDatabase } from '../db';
 import { importCache } from '../db/catalog-import';
+import { createUser } from '../db/accounts';
+import { multipart, WebSession } from '../test/web/web-session';
 import { generateHeaders } from '../ops/commands/gen-datasets';
 import { REPO_ROOT } from '../test/support/paths';
 import { freePorts } from '../test/support/ports';
@@ -49,11 +52,12 @@ async function main(): Promise<void> {
     const fileCache = path.join(work, 'file_cache');
     const db = await openDatabase(databaseUrl);
     await importCache(db, { source, fileCache, observatory: 'hst', contexts: { latest: CONTEXT, edit: CONTEXT } });
+    await createUser(db, { username: 'soak', email: 'soak@test.example', password: 'soak-password' });
     await db.close();
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
     buildOnce();
-    web = await startProcess('ops/serve web', { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' }, /site on/);
+    web = await startProcess('ops/serve web', { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' }, /site on/);
     const pid = web.child.pid!;
     let exited = false;
     web.child.once('exit', () => (exited = true));
@@ -88,6 +92,26 @@ async function main(): Promise<void> {
       return { status: res.status, text, ms: performance.now() - t0 };
     };
 
+    // Chunked uploads as the real client sends them: each chunk's reply renews the token.
+    const uploader = new WebSession(url);
+    if ((await uploader.login('soak', 'soak-password')).status !== 302) throw new Error('soak: the upload user cannot log in');
+    const payload = randomBytes(1 << 20);
+    let uploads = 0;
+    const chunkedUpload = async (): Promise<{ ok: boolean; detail: string }> => {
+      const name = `soak_upload_${++uploads % 4}_drk.fits`;
+      for (let start = 0; start < payload.length; start += 1 << 19) {
+        const end = Math.min(start + (1 << 19), payload.length) - 1;
+        const form = multipart([
+          { name: 'csrfmiddlewaretoken', data: uploader.cookies.get('csrftoken') ?? '' },
+          { name: 'files', filename: name, data: payload.subarray(start, end + 1) },
+        ]);
+        const r = await uploader.request('/upload/chunked/', { method: 'POST', body: form.body, headers: { 'content-type': form.contentType, 'Content-Range': `bytes ${start}-${end}/${payload.length}` } });
+        if (r.status !== 200) return { ok: false, detail: `chunk ${start}: ${r.status} ${r.text.slice(0, 200)}` };
+      }
+      const d = await uploader.request(`/upload/delete/${name}`, { method: 'DELETE', headers: { 'X-CSRFToken': uploader.cookies.get('csrftoken') ?? '' } });
+      return d.status === 200 ? { ok: true, detail: '' } : { ok: false, detail: `delete: ${d.status} ${d.text.slice(0, 200)}` };
+    };
+
     // Unloaded: one client, best references only.
     const unloaded: number[] = [];
     const u0 = Date.now();
@@ -113,6 +137,12 @@ async function main(): Promise<void> {
             const h = hostile[hostileSent++ % hostile.length]!;
             const r = await fetchOne(h).catch((e: Error) => ({ status: -1, text: e.message, ms: 0 }));
             counts[`hostile: ${h.kind} → ${r.status}`] = (counts[`hostile: ${h.kind} → ${r.status}`] ?? 0) + 1;
+            continue;
+          }
+          if (c === 1 && i % 25 === 0) {
+            const r = await chunkedUpload().catch((e: Error) => ({ ok: false, detail: e.message }));
+            counts['chunked upload (1 MB in 2 chunks, then delete)'] = (counts['chunked upload (1 MB in 2 chunks, then delete)'] ?? 0) + 1;
+            if (!r.ok) failures.push(`chunked upload: ${r.detail}`);
             continue;
           }
           const v = valid[(i + c) % valid.length]!.kind === 'bestrefs' ? bestrefs() : valid[(i + c) % valid.length]!;
