@@ -1,5 +1,5 @@
 // /bestrefs/ with an uploaded dataset file, on the real HST rules: the page's answer (its JSON
-// twin) for a real raw dataset equals what the real library's server-side computation gives
+// twin) for real datasets equals what the real library's server-side computation gives
 // for the header the real library reads from the same file; bad uploads and forms are refused.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,17 +25,18 @@ afterAll(async () => {
   fs.rmSync(source, { recursive: true, force: true });
 });
 
-/** The real library: the header it reads from the file, and the server's best references for it. */
-function realAnswer(file: string): Record<string, string> {
+/** The real library, per file: the header it reads (every HDU's keywords) and the server's best references for it. */
+function realAnswers(files: string[]): { header: Record<string, string>; best: Record<string, string> }[] {
   const script = [
     'import crds_env, json, sys',
     'from crds import data_file',
-    "header = data_file.get_header(sys.argv[1], observatory='hst')",
-    'print(json.dumps(crds_env.server_best_references(sys.argv[2], header)))',
+    'for f in sys.argv[2:]:',
+    "    header = data_file.get_header(f, observatory='hst')",
+    "    print(json.dumps({'header': header, 'best': crds_env.server_best_references(sys.argv[1], header)}))",
   ].join('\n');
-  const r = spawnSync(CRDS_PYTHON, ['-c', script, file, CONTEXT], { cwd: path.join(__dirname, '..', 'differential', 'oracle'), encoding: 'utf8' });
+  const r = spawnSync(CRDS_PYTHON, ['-c', script, CONTEXT, ...files], { cwd: path.join(__dirname, '..', 'differential', 'oracle'), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as Record<string, string>;
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { header: Record<string, string>; best: Record<string, string> });
 }
 
 async function upload(web: WebSession, file: { name: string; data: Buffer }, fields: Record<string, string> = {}) {
@@ -48,15 +49,20 @@ async function upload(web: WebSession, file: { name: string; data: Buffer }, fie
   return web.request('/bestrefs/', { method: 'POST', body: form.body, headers: { 'content-type': form.contentType, accept: 'application/json' } });
 }
 
-it('answers for an uploaded raw dataset what the real library computes for the same file', async () => {
+it('answers for uploaded datasets what the real library computes for the same files, from every HDU\'s keywords', async () => {
+  const files = ['j8bt05njq_raw.fits', 'j8bt06o6q_raw.fits', 'cos_N8XTZCAWQ.fits'].map((n) => path.join(TESTDATA, 'hst', n));
+  const real = realAnswers(files);
   const web = new WebSession(site.url);
   await web.get('/bestrefs/');
-  const reply = await upload(web, { name: 'j8bt05njq_raw.fits', data: fs.readFileSync(DATASET) });
-  expect(reply.status).toBe(200);
-  const ours = Object.fromEntries(reply.json<{ results: { filekind: string; reference: string }[] }>().results.map((r) => [r.filekind, r.reference]));
-  const real = realAnswer(DATASET);
-  expect(Object.keys(real).length).toBeGreaterThan(10);
-  expect(ours).toEqual(real);
+  for (const [i, file] of files.entries()) {
+    const reply = await upload(web, { name: path.basename(file), data: fs.readFileSync(file) });
+    expect(reply.status).toBe(200);
+    const body = reply.json<{ header: Record<string, string>; results: { filekind: string; reference: string }[] }>();
+    // The keywords of the extensions too (the raw ACS files carry 66 beyond their primary header).
+    for (const [key, value] of Object.entries(real[i]!.header)) expect([key, body.header[key]]).toEqual([key, String(value)]);
+    expect(Object.keys(real[i]!.best).length).toBeGreaterThan(10);
+    expect(Object.fromEntries(body.results.map((r) => [r.filekind, r.reference]))).toEqual(real[i]!.best);
+  }
 });
 
 it('refuses a file that is not FITS, a missing CSRF token and an unknown context, with a clear message', async () => {

@@ -1,9 +1,9 @@
 // /bestrefs/: best references of one dataset under a chosen context, from a pasted header
-// or an uploaded dataset file (only its FITS primary header is read; the rest of the upload
-// is discarded as it arrives), with the rmap row that chose each reference.
+// or an uploaded dataset file (the keywords of all its FITS headers, as the real library reads
+// a dataset; data is discarded as it arrives), with the rmap row that chose each reference.
 import busboy from 'busboy';
 import express, { Router, type Request } from 'express';
-import { parseCards, cardValueStr } from '../../crds/io/fits';
+import { FitsHeaderUnion } from '../../crds/io/fits-header-union';
 import { defaultContexts } from '../../db/catalog';
 import { FILE_NAME_RE } from '../../db/catalog-import';
 import { csrfMatches, CSRF_FIELD } from '../sessions';
@@ -11,8 +11,6 @@ import { rmapRows, type RmapRow } from './rules-index';
 import { badRequest, respond } from './respond';
 import type { BrowseDeps } from './deps';
 
-/** The most of an upload read for its header (FITS headers are far smaller). */
-const MAX_HEADER_BYTES = 2880 * 200;
 const MAX_PASTE = 200_000;
 
 /**
@@ -39,55 +37,37 @@ export function parseHeaderText(text: string): Record<string, string> {
   return out;
 }
 
-/** A FITS file's primary header from its first bytes (up to the END card). */
-export function fitsPrimaryHeader(bytes: Buffer): Record<string, string> {
-  const text = bytes.toString('latin1');
-  if (!text.startsWith('SIMPLE  =')) throw new Error('the file is not FITS (it does not start with SIMPLE)');
-  let end = -1;
-  for (let off = 0; off + 80 <= text.length; off += 80) {
-    if (text.slice(off, off + 8) === 'END     ') {
-      end = off + 80;
-      break;
-    }
-  }
-  if (end < 0) throw new Error(`no END card in the first ${MAX_HEADER_BYTES} bytes`);
-  const out: Record<string, string> = {};
-  for (const card of parseCards(text.slice(0, end), 'uploaded header')) {
-    if (card.keyword && card.value !== null && !['COMMENT', 'HISTORY', ''].includes(card.keyword)) out[card.keyword] = cardValueStr(card.value);
-  }
-  return out;
-}
-
 interface Submitted {
   fields: Record<string, string>;
   header?: Record<string, string>;
   fileName?: string;
 }
 
-/** Reads a multipart form: its fields, and the first bytes of its file. */
+/**
+ * Reads a multipart form: its fields, and the union of the header keywords of every HDU of its
+ * file as the real library reads a dataset's header (data passes without being kept).
+ */
 function readMultipart(req: Request): Promise<Submitted> {
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
-    let head: Buffer | undefined;
+    let union: FitsHeaderUnion | undefined;
     let fileName: string | undefined;
     const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 10, fieldSize: MAX_PASTE } });
     bb.on('field', (name, value) => (fields[name] = value));
     bb.on('file', (_name, stream, info) => {
       fileName = info.filename;
-      const chunks: Buffer[] = [];
-      let size = 0;
+      const reading = new FitsHeaderUnion();
+      let bytes = 0;
       stream.on('data', (chunk: Buffer) => {
-        if (size < MAX_HEADER_BYTES) {
-          chunks.push(chunk);
-          size += chunk.length;
-        }
+        bytes += chunk.length;
+        reading.push(chunk);
       });
-      stream.on('end', () => (head = Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES)));
+      stream.on('end', () => (union = bytes ? reading : undefined));
     });
     bb.on('error', reject);
     bb.on('close', () => {
       try {
-        resolve({ fields, fileName, header: head && head.length ? fitsPrimaryHeader(head) : undefined });
+        resolve({ fields, fileName, header: union?.result() });
       } catch (err) {
         reject(err);
       }
