@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Config } from '../config';
 import type { Database, Dialect } from '../db';
 import { bumpGeneration } from '../db/catalog';
+import { ForeignDumpError, loadForeignDump } from '../db/portable-load';
 import { dumpDatabase, dumpFileName, loadDatabase } from '../db/dump';
 import { redact } from '../config';
 import { copyHashed, digestFile, matches, parentMaker, placeVerified, walkFiles, writeJsonAtomic, type FileDigest } from './ops-files';
@@ -241,15 +242,21 @@ export interface RestoreFilesResult {
 /** Loads the backup's dump into the site's database, after checking it against the manifest. */
 export async function restoreDatabase(db: Database, config: Config, dir: string): Promise<{ bytes: number }> {
   const manifest = readManifest(dir);
-  if (manifest.dialect !== db.dialect) {
-    throw ApplicationFailure.nonRetryable(`backup ${manifest.name} is a ${manifest.dialect} dump; this site's database is ${db.dialect}`, 'DialectMismatch');
-  }
   if (manifest.observatory !== config.observatory) {
     throw ApplicationFailure.nonRetryable(`backup ${manifest.name} is of ${manifest.observatory}; this site serves ${config.observatory}`, 'ObservatoryMismatch');
   }
   const dump = path.join(dir, manifest.database.path);
   if (!(await matches(dump, manifest.database))) throw ApplicationFailure.nonRetryable(`the dump ${dump} does not match its manifest entry`, 'CorruptBackup');
-  await loadDatabase(config.databaseUrl, db.dialect, dump);
+  if (manifest.dialect === db.dialect) await loadDatabase(config.databaseUrl, db.dialect, dump);
+  else {
+    // The other dialect's dump (a dev site on SQLite mirroring ops on MariaDB): row by row.
+    try {
+      await loadForeignDump(db, dump, manifest.dialect);
+    } catch (err) {
+      if (err instanceof ForeignDumpError) throw ApplicationFailure.nonRetryable(`backup ${manifest.name} (${manifest.dialect}): ${err.message}`, 'ForeignDump');
+      throw err;
+    }
+  }
   // Every web process reloads its view of the catalog.
   await bumpGeneration(db);
   return { bytes: manifest.database.size };

@@ -91,7 +91,7 @@ export async function dumpDatabase(url: string, dialect: Dialect, file: string):
   fs.rmSync(file, { force: true });
   if (dialect === 'sqlite') return sqliteBackup(sqliteFile(url), file, true);
   const t = mysqlTarget(url);
-  await runTool(tool(['mariadb-dump', 'mysqldump']), [...t.args, '--single-transaction', '--quick', '--skip-lock-tables', '--hex-blob', '--default-character-set=utf8mb4', t.database], t.env, undefined, file);
+  await runTool(tool(['mariadb-dump', 'mysqldump']), [...t.args, '--single-transaction', '--quick', '--skip-lock-tables', '--hex-blob', '--complete-insert', '--default-character-set=utf8mb4', t.database], t.env, undefined, file);
 }
 
 /** Replaces the database at `url` by the dump in `file` (tables of the dump dropped and recreated). */

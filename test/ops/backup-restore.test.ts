@@ -10,7 +10,7 @@ import { digestFile, walkFiles } from '../../activities/ops-files';
 import { crds, run } from '../jsonrpc/site';
 import { REPO_ROOT } from '../support/paths';
 import { uniqueName } from '../support/services';
-import { CONTEXTS, siteFiles, startOpsSite, subsetCache, tableRows, type OpsSite } from './ops-site';
+import { CONTEXTS, crossDialectRows, siteFiles, startOpsSite, subsetCache, tableRows, type OpsSite } from './ops-site';
 
 jest.setTimeout(300_000);
 
@@ -99,6 +99,29 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     const bad = await run(path.join(REPO_ROOT, 'ops', 'restore'), ['no-such-backup'], restored.env);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('is not a complete backup: it has no manifest.json');
+  });
+
+  it('restores into a site on the other dialect: the same rows and files', async () => {
+    const other = await startOpsSite('crossrestore', { dialect: dialect === 'mysql' ? 'sqlite' : 'mysql' });
+    try {
+      const result = await other.client.workflow.execute<(i: object) => Promise<RestoreResult>>('restoreWorkflow', {
+        taskQueue: other.config.temporal.taskQueue,
+        workflowId: uniqueName('crossrestore'),
+        args: [{ backup: backup.dir, referencesFrom: path.join(origin.config.fileCache, 'references', 'hst') }],
+      });
+      expect(result.files.failed).toEqual([]);
+      expect(crossDialectRows(await tableRows(other.db))).toEqual(crossDialectRows(await tableRows(origin.db)));
+      expect(await siteFiles(other.config)).toEqual(await siteFiles(origin.config));
+      // The catalog answers as the origin's does.
+      const rpc = async (url: string, method: string, params: unknown[]) =>
+        ((await (await fetch(`${url}/json/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }) })).json()) as { result: unknown }).result;
+      expect(await rpc(other.url, 'get_context_history', ['hst'])).toEqual(await rpc(origin.url, 'get_context_history', ['hst']));
+      expect(await rpc(other.url, 'get_file_info_map', ['hst', [], ['sha1sum', 'delivery_date', 'useafter_date']])).toEqual(
+        await rpc(origin.url, 'get_file_info_map', ['hst', [], ['sha1sum', 'delivery_date', 'useafter_date']]),
+      );
+    } finally {
+      await other.close();
+    }
   });
 
   it('serves the same context to the real crds client after the restore', async () => {

@@ -1,5 +1,5 @@
-// mirror_server between two running sites (each its own port, MariaDB database, Temporal
-// namespace and task queue): a wrong token is refused and nothing is copied; the mirror's
+// mirror_server between two running sites (each its own port, database, Temporal namespace and
+// task queue; the source on MariaDB, the mirror on SQLite as a developer's embedded site): a wrong token is refused and nothing is copied; the mirror's
 // worker killed with SIGKILL mid-transfer resumes without fetching finished files again
 // (downloads counted by a proxy in front of the source); the catalogs and files end identical.
 import * as http from 'node:http';
@@ -11,7 +11,7 @@ import type { MirrorResult, OpsProgress } from '../../workflows/operations';
 import { walkFiles } from '../../activities/ops-files';
 import { stopProcess } from '../support/processes';
 import { uniqueName } from '../support/services';
-import { siteFiles, startOpsSite, subsetCache, tableRows, type OpsSite } from './ops-site';
+import { crossDialectRows, siteFiles, startOpsSite, subsetCache, tableRows, type OpsSite } from './ops-site';
 
 jest.setTimeout(300_000);
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  target = await startOpsSite('mtarget', { worker: 'process', env: { CRDS_MIRROR_TOKEN: 'a-wrong-token-0123456789' } });
+  target = await startOpsSite('mtarget', { dialect: 'sqlite', worker: 'process', env: { CRDS_MIRROR_TOKEN: 'a-wrong-token-0123456789' } });
 });
 
 afterAll(async () => {
@@ -99,7 +99,7 @@ it('mirrors the source, resuming after its worker is killed mid-transfer without
   expect(fileDownloads.length).toBe(progress!.filesTotal);
   expect(result.fetched + result.skipped).toBeGreaterThanOrEqual(progress!.filesTotal);
 
-  expect(await tableRows(target.db)).toEqual(await tableRows(source.db));
+  expect(crossDialectRows(await tableRows(target.db))).toEqual(crossDialectRows(await tableRows(source.db)));
   expect(await siteFiles(target.config)).toEqual(await siteFiles(source.config));
   expect(result.consistency.findings.filter((f) => f.check !== 'incomplete-closure')).toEqual([]);
   const rpc = await fetch(`${target.url}/json/`, { method: 'POST', body: JSON.stringify({ jsonrpc: '1.0', method: 'get_default_context', params: ['hst', null], id: 1 }) });

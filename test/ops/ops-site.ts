@@ -163,6 +163,21 @@ export async function tableRows(db: Database): Promise<Record<string, unknown[]>
   return out;
 }
 
+/**
+ * Rows comparable across dialects: dates to the second (MariaDB's plain DATETIME keeps no
+ * fraction), each table's rows in one order (the dialects collate text keys differently).
+ */
+export function crossDialectRows(tables: Record<string, unknown[]>): Record<string, string[]> {
+  const date = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?(?: ?(Z|[+-]\d\d:\d\d))?$/;
+  const norm = (v: unknown): unknown => {
+    const m = typeof v === 'string' ? date.exec(v) : null;
+    return m ? new Date(`${m[1]}T${m[2]}${m[3] ?? 'Z'}`).toISOString().slice(0, 19) : v;
+  };
+  return Object.fromEntries(
+    Object.entries(tables).map(([t, rows]) => [t, rows.map((r) => JSON.stringify(Object.entries(r as object).map(([k, v]) => [k, norm(v)]).sort())).sort()]),
+  );
+}
+
 /** sha1 of every file of the site's mappings, references, catalogs and deliveries, by relative path. */
 export async function siteFiles(config: Config): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
