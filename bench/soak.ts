@@ -1,15 +1,18 @@
-// Soak of the web over loopback: N minutes of mixed traffic against the web as its own process
-// (ops/serve web, SQLite catalog of the demo rules plus generated references):
-// get_best_references, get_file_info_map, downloads, and hostile inputs at a low rate (deep
-// ids, backtracking globs, malformed percent-encoding, oversized and deeply nested bodies).
+// Soak of the embedded site over loopback: N minutes of mixed traffic against the web and the
+// worker as their own processes (ops/serve web|worker, SQLite catalog of the demo rules plus
+// generated references, the Temporal server bench/soak starts): get_best_references,
+// get_file_info_map, downloads, and hostile inputs at a low rate (deep ids, backtracking
+// globs, malformed percent-encoding, oversized and deeply nested bodies).
 //
-//   bench/soak [--minutes N] [--clients N] [--rate N]   (default 10 minutes, 8 clients, 100 requests/s)
+//   bench/soak [--minutes N] [--clients N] [--rate N] [--submit-every S]
+//   (default 10 minutes, 8 clients, 100 requests/s, a submission started every 20 s)
 //
 // Prints, and fails (exit 1) unless: no error answer to a valid request, the web never exits,
 // web RSS grows < 10% from the end of warm-up (the first fifth) to the end, and the p99 of
 // get_best_references under the mix is within 2× of the same client alone (unloaded).
-// A logged-in user also sends chunked uploads (two Content-Range chunks) and deletes them.
-// Not in it yet: submissions (they need a Temporal server and a worker).
+// A logged-in user also sends chunked uploads (two Content-Range chunks) and deletes them, and
+// an ACS submitter delivers a new dark reference as `crds submit` does (log in with the lock,
+// upload, /batch_submit_references/, poll until ready, /submit_confirm/, poll until delivered).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { MappingStore } from '../crds';
 import { openDatabase } from '../db';
 import { importCache } from '../db/catalog-import';
-import { createUser } from '../db/accounts';
+import { createUser, setGroup } from '../db/accounts';
 import { multipart, WebSession } from '../test/web/web-session';
 import { generateHeaders } from '../ops/commands/gen-datasets';
 import { REPO_ROOT } from '../test/support/paths';
@@ -33,6 +36,8 @@ const MINUTES = opt('minutes', 10);
 const CLIENTS = opt('clients', 8);
 /** Requests per second of the whole mix, paced (a soak, not a saturation test). */
 const RATE = opt('rate', 100);
+/** Seconds between the end of one submission and the start of the next. */
+const SUBMIT_EVERY = opt('submit-every', 20);
 const CONTEXT = 'hst_0002.pmap';
 
 const rss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -41,6 +46,7 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-soak-'));
   let web: Awaited<ReturnType<typeof startProcess>> | undefined;
+  let worker: Awaited<ReturnType<typeof startProcess>> | undefined;
   try {
     const source = path.join(work, 'source');
     fs.cpSync(path.join(REPO_ROOT, 'config', 'demo', 'cache'), source, { recursive: true });
@@ -53,11 +59,19 @@ async function main(): Promise<void> {
     const db = await openDatabase(databaseUrl);
     await importCache(db, { source, fileCache, observatory: 'hst', contexts: { latest: CONTEXT, edit: CONTEXT } });
     await createUser(db, { username: 'soak', email: 'soak@test.example', password: 'soak-password' });
+    await createUser(db, { username: 'submitter', email: 'submitter@test.example', password: 'submitter-password' });
+    await setGroup(db, 'acs-team', ['acs'], ['submitter']);
     await db.close();
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
     buildOnce();
-    web = await startProcess('ops/serve web', { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' }, /site on/);
+    const temporal = process.env.TEMPORAL_ADDRESS;
+    if (!temporal) throw new Error('soak: TEMPORAL_ADDRESS is not set (run it through bench/soak, which starts a Temporal server)');
+    const env = { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: databaseUrl, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: temporal, CRDS_TASK_QUEUE: `soak-${process.pid}` };
+    worker = await startProcess('ops/serve worker', env, /Worker state changed[\s\S]*RUNNING/, 240_000);
+    let workerExited = false;
+    worker.child.once('exit', () => (workerExited = true));
+    web = await startProcess('ops/serve web', env, /site on/);
     const pid = web.child.pid!;
     let exited = false;
     web.child.once('exit', () => (exited = true));
@@ -112,6 +126,56 @@ async function main(): Promise<void> {
       return d.status === 200 ? { ok: true, detail: '' } : { ok: false, detail: `delete: ${d.status} ${d.text.slice(0, 200)}` };
     };
 
+    // Submissions as the real client makes them, one after another at a low rate: a new ACS dark
+    // each time (DESCRIP numbered, so every file is new), delivered into the next context.
+    const darkBytes = fs.readFileSync(path.join(fileCache, 'references', 'hst', 'd1a1001aj_drk.fits'));
+    const descrip = darkBytes.indexOf("'Demo WFC dark'");
+    const submissionTimes: number[] = [];
+    let submitted = 0;
+    const submitOnce = async (): Promise<{ ok: boolean; detail: string }> => {
+      const t0 = performance.now();
+      const tag = (++submitted).toString(36).padStart(4, '0');
+      const bytes = Buffer.from(darkBytes);
+      bytes.write(tag, descrip + "'Demo WFC ".length, 'latin1');
+      const name = 'd1a1001aj_drk.fits';
+      const session = new WebSession(url);
+      const login = await session.login('submitter', 'submitter-password', 'acs');
+      if (login.status !== 302) return { ok: false, detail: `login: ${login.status}` };
+      await session.get('/upload/chunked/');
+      const form = multipart([
+        { name: 'csrfmiddlewaretoken', data: session.cookies.get('csrftoken') ?? '' },
+        { name: 'files', filename: name, data: bytes },
+      ]);
+      const up = await session.request('/upload/chunked/', { method: 'POST', body: form.body, headers: { 'content-type': form.contentType, 'Content-Range': `bytes 0-${bytes.length - 1}/${bytes.length}` } });
+      if (up.status !== 200) return { ok: false, detail: `upload: ${up.status} ${up.text.slice(0, 200)}` };
+      const posted = await session.post('/batch_submit_references/', { pmap_mode: 'pmap_edit', pmap_name: '', change_level: 'SEVERE', auto_rename: 'True', compare_old_reference: 'True', description: `soak submission ${tag}`, creator: 'Soak' });
+      const id = /\/display_result\/(.+)$/.exec(posted.headers.get('location') ?? '')?.[1];
+      if (!id) return { ok: false, detail: `submit: ${posted.status} ${posted.text.slice(0, 300)}` };
+      const poll = async (s: WebSession, done: (p: { status: string; delivery?: unknown; reason?: string }) => boolean): Promise<string> => {
+        let last = '';
+        for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+          const r = await s.get(`/submission/${id}/progress.json`);
+          last = `${r.status} ${r.text.slice(0, 600)}`;
+          if (r.status !== 200) continue;
+          const p = r.json<{ status: string; delivery?: unknown; reason?: string }>();
+          if (p.status === 'failed' || p.status === 'cancelled') return `${p.status}: ${p.reason}`;
+          if (done(p)) return '';
+        }
+        return `not there within 120 s; last answer ${last}`;
+      };
+      const ready = await poll(session, (p) => p.status === 'ready');
+      if (ready) return { ok: false, detail: `submission ${id}: ${ready}` };
+      const confirmed = await session.post('/submit_confirm/', { results_id: id, button: 'confirm' });
+      if (confirmed.status !== 302) return { ok: false, detail: `confirm: ${confirmed.status} ${confirmed.text.slice(0, 200)}` };
+      // Confirming logs out (as the original); results are for the submitter's eyes only.
+      const watcher = new WebSession(url);
+      if ((await watcher.login('submitter', 'submitter-password')).status !== 302) return { ok: false, detail: 'login after confirm refused' };
+      const delivered = await poll(watcher, (p) => !!p.delivery);
+      if (delivered) return { ok: false, detail: `submission ${id}: ${delivered}` };
+      submissionTimes.push(performance.now() - t0);
+      return { ok: true, detail: '' };
+    };
+
     // Unloaded: one client, best references only.
     const unloaded: number[] = [];
     const u0 = Date.now();
@@ -126,8 +190,17 @@ async function main(): Promise<void> {
     const rssSamples: { t: number; bytes: number }[] = [];
     const sampler = setInterval(() => !exited && rssSamples.push({ t: Date.now(), bytes: rss(pid) }), 2000);
     let hostileSent = 0;
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, c) => {
+    const submissions = (async () => {
+      while (Date.now() < end && !exited) {
+        const r = await submitOnce().catch((e: Error) => ({ ok: false, detail: e.message }));
+        counts['submission (upload, submit, confirm, delivered)'] = (counts['submission (upload, submit, confirm, delivered)'] ?? 0) + 1;
+        if (!r.ok) failures.push(`submission: ${r.detail}`);
+        await new Promise((res) => setTimeout(res, Math.max(0, Math.min(SUBMIT_EVERY * 1000, end - Date.now()))));
+      }
+    })();
+    await Promise.all([
+      submissions,
+      ...Array.from({ length: CLIENTS }, async (_, c) => {
         const interval = (CLIENTS * 1000) / RATE;
         const start = Date.now() + (c * interval) / CLIENTS;
         for (let i = 0; Date.now() < end && !exited; i++) {
@@ -152,7 +225,7 @@ async function main(): Promise<void> {
           if (v.kind === 'bestrefs') loaded.push(r.ms);
         }
       }),
-    );
+    ]);
     clearInterval(sampler);
     loaded.sort((a, b) => a - b);
     const afterWarm = rssSamples.filter((s) => s.t >= warm);
@@ -168,12 +241,16 @@ async function main(): Promise<void> {
     console.log(`  best references unloaded: p50 ${pct(unloaded, 50).toFixed(2)} ms, p99 ${p99u.toFixed(2)} ms (${unloaded.length} calls)`);
     console.log(`  best references in the mix: p50 ${pct(loaded, 50).toFixed(2)} ms, p99 ${p99l.toFixed(2)} ms (${loaded.length} calls): ${(p99l / p99u).toFixed(2)}× unloaded (goal ≤ 2)`);
     console.log(`  web RSS after warm-up ${mb(rssStart)} MB → end ${mb(rssEnd)} MB (max ${mb(rssMax)} MB): ${(growth * 100).toFixed(1)}% (goal < 10%)`);
-    console.log(`  error answers to valid requests: ${failures.length}${failures.length ? ` (first: ${failures[0]})` : ''}; web exited: ${exited}`);
-    const ok = failures.length === 0 && !exited && growth < 0.1 && p99l <= 2 * p99u;
+    const subs = [...submissionTimes].sort((a, b) => a - b);
+    console.log(`  submissions delivered: ${subs.length}, login to delivered p50 ${(pct(subs, 50) / 1000).toFixed(2)} s, max ${((subs[subs.length - 1] ?? NaN) / 1000).toFixed(2)} s`);
+    console.log(`  error answers to valid requests: ${failures.length}${failures.length ? ` (first: ${failures[0]})` : ''}; web exited: ${exited}; worker exited: ${workerExited}`);
+    const ok = failures.length === 0 && !exited && !workerExited && subs.length > 0 && growth < 0.1 && p99l <= 2 * p99u;
     console.log(ok ? 'soak: PASS' : 'soak: FAIL');
+    if (workerExited || failures.some((f) => f.startsWith('submission'))) console.log(`--- the worker's output, last lines:\n${worker.output().slice(-3000)}`);
     process.exitCode = ok ? 0 : 1;
   } finally {
     await stopProcess(web);
+    await stopProcess(worker);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

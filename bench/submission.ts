@@ -222,8 +222,10 @@ async function main(): Promise<void> {
       const confirmAt = performance.now();
       const confirmed = await session.post('/submit_confirm/', { results_id: id, button: 'confirm' });
       if (confirmed.status !== 302) throw new Error(`confirm refused: ${confirmed.status}`);
-      // Confirm logs out: progress.json needs no session.
-      await pollProgress(new WebSession(base), id, (p) => !!p.delivery, 600_000);
+      // Confirm logs out (as the original); the result is the submitter's to see.
+      const watcher = new WebSession(base);
+      if ((await watcher.login('alice', 'alice-password')).status !== 302) throw new Error('login after confirm refused');
+      await pollProgress(watcher, id, (p) => !!p.delivery, 600_000);
       const deliveredMs = performance.now() - confirmAt;
       rows.push({ label, bytes, uploadMs, readyMs, deliveredMs, rss, baseRss });
       for (let i = 0; i < 3; i++) archiveStep(path.join(site.config.serverFiles, 'deliveries')); // frees the delivery's links
