@@ -358,9 +358,9 @@ export interface WebSubmissionSite {
 export async function startWebSubmissionSite(
   prefix: string,
   secretKey: string,
-  options: { members?: string[]; host?: string } = {},
+  options: { members?: string[]; host?: string; env?: Record<string, string> } = {},
 ): Promise<WebSubmissionSite> {
-  const site = await startSubmissionSite(prefix);
+  const site = await startSubmissionSite(prefix, { env: options.env });
   let worker: Started | undefined;
   try {
     await setGroup(site.db, 'cos-team', ['cos'], options.members ?? ['alice']);
