@@ -105,8 +105,8 @@ export function checkRedcatFields(fields: RedcatField[], form: Form, lockedInstr
 
 /** The record's mail: every field under its label, links to the record and the result. */
 export function redcatMail(config: Config, fields: RedcatField[], record: RedcatRecord): { subject: string; text: string } {
-  const oneLine = (s: unknown) => String(s).replace(/\s+/g, ' ').slice(0, 80);
-  const subject = `CRDS ${record.observatory.toUpperCase()} ReDCaT submission ${record.id}: ${record.instrument} ${oneLine(record.fields.file_type ?? '')} by ${record.username}`;
+  // Nothing the submitter typed goes into a header.
+  const subject = `CRDS ${record.observatory.toUpperCase()} ReDCaT submission ${record.id}: ${record.instrument} by ${record.username}`;
   const shown = (v: RedcatValue | undefined) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : v || '-');
   const lines = [
     `ReDCaT submission ${record.id} by '${record.username}' for ${record.instrument}.`,

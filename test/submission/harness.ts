@@ -358,9 +358,9 @@ export interface WebSubmissionSite {
 export async function startWebSubmissionSite(
   prefix: string,
   secretKey: string,
-  options: { members?: string[]; host?: string; env?: Record<string, string> } = {},
+  options: { members?: string[]; host?: string; site?: SiteOptions } = {},
 ): Promise<WebSubmissionSite> {
-  const site = await startSubmissionSite(prefix, { env: options.env });
+  const site = await startSubmissionSite(prefix, options.site);
   let worker: Started | undefined;
   try {
     await setGroup(site.db, 'cos-team', ['cos'], options.members ?? ['alice']);
