@@ -19,17 +19,8 @@ export interface RedcatRecord {
   createdAt: Date;
 }
 
-interface RedcatRow extends Model {
-  id: number;
-  observatory: string;
-  username: string;
-  instrument: string;
-  resultsId: string;
-  changeLevel: string;
-  description: string;
-  fields: string;
-  createdAt: Date;
-}
+/** The row: the record with its fields as JSON text. */
+type RedcatRow = Model & Omit<RedcatRecord, 'fields'> & { fields: string };
 
 function model(db: Database): ModelStatic<RedcatRow> {
   const existing = db.sequelize.models.RedcatSubmission as ModelStatic<RedcatRow> | undefined;
@@ -89,10 +80,4 @@ export async function redcatRecord(db: Database, id: number): Promise<RedcatReco
 export async function redcatRecords(db: Database, limit: number, offset = 0): Promise<{ records: RedcatRecord[]; total: number }> {
   const { rows, count } = await model(db).findAndCountAll({ order: [['id', 'DESC']], limit, offset });
   return { records: rows.map(recordOf), total: count };
-}
-
-/** The record of a submission, if it was a ReDCaT one. */
-export async function redcatRecordOfResult(db: Database, resultsId: string): Promise<RedcatRecord | undefined> {
-  const row = await model(db).findOne({ where: { resultsId } });
-  return row ? recordOf(row) : undefined;
 }

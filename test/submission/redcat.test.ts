@@ -7,18 +7,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { setGroup } from '../../db/accounts';
 import { redcatRecords } from '../../db/redcat';
-import { CRDS_CLI, run } from '../jsonrpc/site';
+import { run } from '../jsonrpc/site';
 import { CRDS_PYTHON } from '../support/paths';
-import { launchBrowser } from '../support/browser';
+import { checkAccessibility, launchBrowser } from '../support/browser';
 import { errorDiv, WebSession } from '../web/web-session';
-import { cosVariant, placeCosVariant, realCacheSubset, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
+import { aliceClientEnv, cosVariant, placeCosVariant, runClientAsAlice, realCacheSubset, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 
 jest.setTimeout(240_000);
 
-const AXE = require.resolve('axe-core/axe.min.js');
 const HTML_TYPE = '<b>1dx</b> & "tables"';
 const HTML_MODES = 'FUV <script>window.pwned = 1</script>';
 
@@ -39,15 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await running?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
-});
-
-const clientEnv = (cache: string) => ({
-  CRDS_SERVER_URL: url,
-  CRDS_OBSERVATORY: 'hst',
-  CRDS_PATH: cache,
-  CRDS_USERNAME: 'alice',
-  MAST_API_TOKEN: 'alice-password',
-  NO_PROXY: 'localhost,127.0.0.1',
 });
 
 // The client's Python API, with its site table pointed at this server (it knows only STScI's).
@@ -89,7 +79,7 @@ it('rc_submit.Submission validates against the served description; crds rc_submi
   const params = path.join(work, 'redcat.yml');
   const script = path.join(work, 'submission.py');
   fs.writeFileSync(script, SUBMISSION_SCRIPT);
-  const api = await run(CRDS_PYTHON, [script, url, params, HTML_TYPE, HTML_MODES], clientEnv(cache));
+  const api = await run(CRDS_PYTHON, [script, url, params, HTML_TYPE, HTML_MODES], aliceClientEnv(url, cache));
   expect(api.stderr).not.toMatch(/Traceback/);
   expect(api.status).toBe(0);
   const seen = JSON.parse(api.stdout.trim().split('\n').pop()!) as { refused: string[]; keys: string[]; instrument: string; useafter: string; compliance: string };
@@ -106,12 +96,7 @@ it('rc_submit.Submission validates against the served description; crds rc_submi
     'rc_submit', '--files', file, '--redcat-parameters', params, '--description', 'COS 1dx ReDCaT delivery', '--creator', 'cos Team',
     '--change-level', 'SEVERE', '--wipe-existing-files', '--monitor-processing', '--wait-for-completion', '--autoconfirm',
   ];
-  const started = Date.now();
-  const result = await run(CRDS_CLI, args, clientEnv(cache));
-  const output = result.stdout + result.stderr;
-  console.log(`crds rc_submit exit=${result.status} after ${Date.now() - started} ms:\n${output}`);
-  expect(result.status).toBe(0);
-  expect(output).not.toMatch(/ERROR|Traceback/);
+  const output = await runClientAsAlice(url, cache, args);
   const completed = /COMPLETED: (http:\/\/localhost:\d+\/display_result\/([A-Za-z0-9:.-]+))\s/.exec(output);
   expect(completed).not.toBeNull();
   resultsId = completed![2]!;
@@ -217,15 +202,6 @@ it('refuses hostile posts and changes nothing: no CSRF token, missing or bad fie
   expect(fs.readdirSync(site.ingest('alice'))).toEqual(['z1r1943el_1dx.fits']);
   expect(site.mails.filter((m) => m.subject.includes('ReDCaT')).length).toBe(1);
 });
-
-/** axe-core in the page: no serious or critical violation. */
-async function checkAccessibility(page: Page, what: string): Promise<void> {
-  await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate<{ id: string; impact: string; nodes: unknown[] }[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.html) })))`,
-  );
-  expect([what, violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')]).toEqual([what, []]);
-}
 
 it('shows the form, the list and the record in a real browser, accessible, with no script of the record run', async () => {
   let browser: BrowserContext | undefined;
