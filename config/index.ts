@@ -50,6 +50,8 @@ export interface Config {
     to: string[];
     /** Who gets each context change's affected datasets (CRDS_REPROCESSING_MAIL_TO; the original's crds_<obs>_<use>_reprocessing list). */
     reprocessingTo: string[];
+    /** Who gets each ReDCaT record (CRDS_REDCAT_MAIL_TO), besides the submitter and the record's other_email. */
+    redcatTo: string[];
   };
   /** Submission expiry, retry bound and context-lock lease (config/submission.ts). */
   submission: SubmissionSettings;
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
       from: mailAddresses(env, 'CRDS_MAIL_FROM', 'crds-servers@localhost')[0]!,
       to: mailAddresses(env, 'CRDS_MAIL_TO', ''),
       reprocessingTo: mailAddresses(env, 'CRDS_REPROCESSING_MAIL_TO', ''),
+      redcatTo: mailAddresses(env, 'CRDS_REDCAT_MAIL_TO', ''),
     },
     submission: submissionSettings(env),
     ops: opsConfig(env, mailAddresses),

@@ -24,6 +24,7 @@ import { submitRouter } from './submit';
 import { submissionKindsRouter } from './submission-kinds';
 import { markBadRouter } from './mark-bad';
 import { setPasswordRouter } from './set-password';
+import { redcatRouter } from './redcat';
 import { UploadFolders } from './upload-files';
 import { uploadsRouter } from './uploads';
 import { resultsRouter } from './results';
@@ -133,6 +134,7 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(opsDashboardRouter({ config: deps.config, db: deps.db, temporal: deps.temporal }));
   app.use(setPasswordRouter({ db: deps.db }));
   app.use(markBadRouter({ config: deps.config, db: deps.db }));
+  app.use(redcatRouter({ config: deps.config, db: deps.db, folders, instruments, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   app.use(submissionKindsRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
   app.use(affectedRouter({ config: deps.config, db: deps.db, service: createAffectedService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) }));

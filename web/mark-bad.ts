@@ -5,13 +5,13 @@
 // user get the original's "Marked Files BAD" mail. Clients see the result in bad_files_list.
 import * as path from 'node:path';
 import express, { type Request, type Response } from 'express';
-import nodemailer from 'nodemailer';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { submittableInstruments } from '../db/accounts';
 import { CatalogError, markFilesBad } from '../db/catalog';
 import { requireLogin } from './accounts';
 import { formOf, type Form } from './submit';
+import { sendSiteMail } from './site-mail';
 
 export interface MarkBadDeps {
   config: Config;
@@ -21,15 +21,6 @@ export interface MarkBadDeps {
 /** The original's DESCRIPTION_RE for `why`. */
 const WHY = /^[A-Za-z0-9._\s/,=\-+]{1,2000}$/;
 const FILE = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** Marked Files BAD mail (MARK_BAD_BODY); without CRDS_SMTP_URL it is logged and skipped. */
-async function sendMarkBadMail(config: Config, to: string[], subject: string, text: string): Promise<void> {
-  if (!config.mail.smtpUrl || !to.length) {
-    console.log(`mail skipped (${config.mail.smtpUrl ? 'no recipients' : 'no CRDS_SMTP_URL'}): ${subject}`);
-    return;
-  }
-  await nodemailer.createTransport(config.mail.smtpUrl).sendMail({ from: config.mail.from, to, subject, text });
-}
 
 export function markBadRouter(deps: MarkBadDeps): express.Router {
   const { db, config } = deps;
@@ -88,7 +79,7 @@ export function markBadRouter(deps: MarkBadDeps): express.Router {
       '',
     ].join('\n');
     try {
-      await sendMarkBadMail(config, [...new Set([...(user.email ? [user.email] : []), ...config.mail.to])], subject, text);
+      await sendSiteMail(config, [...new Set([...(user.email ? [user.email] : []), ...config.mail.to])], subject, text);
     } catch (err) {
       // Marked already: a dead mail server is reported, not undone.
       console.warn(`mark_bad mail failed: ${String(err)}`);

@@ -54,65 +54,80 @@ export function contextChoice(form: Form, observatory: string): { pmapMode: Pmap
   return { pmapMode, pmapName };
 }
 
-export function submitRouter(deps: SubmitDeps): express.Router {
-  const { db, folders } = deps;
-  const router = express.Router();
-  const login = requireLogin();
+/** The user's live instrument lock and their right to submit for it, or why not. */
+export async function submitterLock(db: Database, req: Request): Promise<{ lock?: InstrumentLockRow; problem?: string }> {
+  const lock = await findLock(db, req.session!.username);
+  if (!lock || lock.expiresAt <= new Date()) return { problem: NO_LOCK };
+  if (!(await maySubmitFor(db, req.user!, lock.name))) return { lock, problem: `User '${req.user!.username}' may not submit files for instrument '${lock.name}'.` };
+  return { lock };
+}
 
-  /** The user's live instrument lock and their right to submit for it, or why not. */
-  async function submitterLock(req: Request): Promise<{ lock?: InstrumentLockRow; problem?: string }> {
-    const lock = await findLock(db, req.session!.username);
-    if (!lock || lock.expiresAt <= new Date()) return { problem: NO_LOCK };
-    if (!(await maySubmitFor(db, req.user!, lock.name))) return { lock, problem: `User '${req.user!.username}' may not submit files for instrument '${lock.name}'.` };
-    return { lock };
-  }
-
-  async function page(req: Request, res: Response, form: Form, errorMessage?: string, status = 200): Promise<void> {
-    const username = req.session!.username;
-    const { lock, problem } = await submitterLock(req);
-    res.status(status).render('batch-submit', {
-      title: 'Batch submit references',
-      lock: lock && lock.expiresAt > new Date() ? lock : undefined,
-      files: await listIngested(folders.ingest(username)),
-      form,
-      chunkSize: UPLOAD_CHUNK_SIZE,
-      maxUploadBytes: deps.config.maxUploadBytes,
-      errorMessage: errorMessage ?? problem,
-    });
-  }
-
-  router.get('/batch_submit_references/', login, async (req, res) => {
-    await page(req, res, { pmap_mode: 'pmap_edit', change_level: 'SEVERE', auto_rename: 'True', compare_old_reference: 'True' });
+/**
+ * Renders the batch submission page (upload widget and form); `view` adds to or overrides its
+ * locals (title, the form's action, more fields: the ReDCaT form of web/redcat.ts).
+ */
+export async function renderBatchPage(
+  deps: Pick<SubmitDeps, 'config' | 'db' | 'folders'>,
+  req: Request,
+  res: Response,
+  form: Form,
+  errorMessage?: string,
+  status = 200,
+  view: Record<string, unknown> = {},
+): Promise<void> {
+  const { lock, problem } = await submitterLock(deps.db, req);
+  res.status(status).render('batch-submit', {
+    title: 'Batch submit references',
+    action: '/batch_submit_references/',
+    lock: lock && lock.expiresAt > new Date() ? lock : undefined,
+    files: await listIngested(deps.folders.ingest(req.session!.username)),
+    form,
+    chunkSize: UPLOAD_CHUNK_SIZE,
+    maxUploadBytes: deps.config.maxUploadBytes,
+    errorMessage: errorMessage ?? problem,
+    ...view,
   });
+}
 
-  router.post('/batch_submit_references/', login, async (req, res) => {
-    const form = formOf(req.body);
-    const refuse = (message: string, status = 200) => page(req, res, form, message, status);
-    if (!deps.startSubmission) return refuse('The submission workflow is not available on this server yet.', 503);
-    const { lock, problem } = await submitterLock(req);
-    if (!lock || problem) return refuse(problem ?? NO_LOCK);
+/** The defaults of a new batch form. */
+export const BATCH_FORM_DEFAULTS: Form = { pmap_mode: 'pmap_edit', change_level: 'SEVERE', auto_rename: 'True', compare_old_reference: 'True' };
 
-    const context = contextChoice(form, deps.config.observatory);
-    if (typeof context === 'string') return refuse(context);
-    const { pmapMode, pmapName } = context;
-    const changeLevel = (form.change_level || 'SEVERE') as ChangeLevel;
-    if (!CHANGE_LEVELS.includes(changeLevel)) return refuse(`Invalid change_level '${changeLevel}': use one of ${CHANGE_LEVELS.join(', ')}.`);
-    const description = (form.description ?? '').trim();
-    if (!DESCRIPTION.test(description)) return refuse('Invalid description: 1 to 2000 characters of letters, digits, spaces and . _ / , = - +');
-    const creator = (form.creator ?? '').trim();
-    if (!CREATOR.test(creator)) return refuse('Invalid creator: up to 128 characters of letters, digits, spaces and _ . @ , -');
+/**
+ * Checks a posted batch form against the session's user, lock, group and ingest folder (the
+ * original's batch_submit_references_post checks): the request for the workflow's starter,
+ * or the refusal to show in the form's error_message div.
+ */
+export async function batchRequest(
+  deps: Pick<SubmitDeps, 'config' | 'db' | 'folders'>,
+  req: Request,
+  form: Form,
+): Promise<{ request: SubmissionRequest; refusal?: undefined } | { refusal: string; status: number }> {
+  const refuse = (refusal: string, status = 200) => ({ refusal, status });
+  const { lock, problem } = await submitterLock(deps.db, req);
+  if (!lock || problem) return refuse(problem ?? NO_LOCK);
 
-    const ingestDir = folders.ingest(req.session!.username);
-    const files = await listIngested(ingestDir);
-    if (files.length === 0) return refuse('No input files were specified.');
-    // The ingest folder can also be filled directly (the upload bypass): the quota holds here too.
-    const { userQuotaFiles, userQuotaBytes } = deps.config.security;
-    const bytes = files.reduce((n, f) => n + f.size, 0);
-    if (files.length > userQuotaFiles || bytes > userQuotaBytes) {
-      return refuse(`Your ingest folder holds ${files.length} files (${bytes} bytes), more than your quota of ${userQuotaFiles} files and ${userQuotaBytes} bytes: delete some first.`, 413);
-    }
-    const user = req.user!;
-    const request: SubmissionRequest = {
+  const context = contextChoice(form, deps.config.observatory);
+  if (typeof context === 'string') return refuse(context);
+  const { pmapMode, pmapName } = context;
+  const changeLevel = (form.change_level || 'SEVERE') as ChangeLevel;
+  if (!CHANGE_LEVELS.includes(changeLevel)) return refuse(`Invalid change_level '${changeLevel}': use one of ${CHANGE_LEVELS.join(', ')}.`);
+  const description = (form.description ?? '').trim();
+  if (!DESCRIPTION.test(description)) return refuse('Invalid description: 1 to 2000 characters of letters, digits, spaces and . _ / , = - +');
+  const creator = (form.creator ?? '').trim();
+  if (!CREATOR.test(creator)) return refuse('Invalid creator: up to 128 characters of letters, digits, spaces and _ . @ , -');
+
+  const ingestDir = deps.folders.ingest(req.session!.username);
+  const files = await listIngested(ingestDir);
+  if (files.length === 0) return refuse('No input files were specified.');
+  // The ingest folder can also be filled directly (the upload bypass): the quota holds here too.
+  const { userQuotaFiles, userQuotaBytes } = deps.config.security;
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  if (files.length > userQuotaFiles || bytes > userQuotaBytes) {
+    return refuse(`Your ingest folder holds ${files.length} files (${bytes} bytes), more than your quota of ${userQuotaFiles} files and ${userQuotaBytes} bytes: delete some first.`, 413);
+  }
+  const user = req.user!;
+  return {
+    request: {
       kind: 'batch_submit_references',
       observatory: deps.config.observatory,
       submitter: { username: user.username, email: user.email, isSuperuser: user.isSuperuser },
@@ -127,9 +142,27 @@ export function submitRouter(deps: SubmitDeps): express.Router {
       autoRename: checkboxOf(form.auto_rename),
       compareOldReference: checkboxOf(form.compare_old_reference),
       jpollKey: req.session!.jpollKey,
-    };
+    },
+  };
+}
+
+export function submitRouter(deps: SubmitDeps): express.Router {
+  const router = express.Router();
+  const login = requireLogin();
+  const page = (req: Request, res: Response, form: Form, errorMessage?: string, status = 200) => renderBatchPage(deps, req, res, form, errorMessage, status);
+
+  router.get('/batch_submit_references/', login, async (req, res) => {
+    await page(req, res, BATCH_FORM_DEFAULTS);
+  });
+
+  router.post('/batch_submit_references/', login, async (req, res) => {
+    const form = formOf(req.body);
+    const refuse = (message: string, status = 200) => page(req, res, form, message, status);
+    if (!deps.startSubmission) return refuse('The submission workflow is not available on this server yet.', 503);
+    const checked = await batchRequest(deps, req, form);
+    if (checked.refusal !== undefined) return refuse(checked.refusal, checked.status);
     try {
-      const started = await deps.startSubmission(request);
+      const started = await deps.startSubmission(checked.request);
       res.redirect(302, started.location);
     } catch (err) {
       if (err instanceof SubmissionRefused) return refuse(err.message);

@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultContexts } from '../../db/catalog';
-import { CRDS_CLI, run } from '../jsonrpc/site';
 import { errorDiv, WebSession } from '../web/web-session';
 import { REPO_ROOT } from '../support/paths';
-import { CONTEXT, cosVariant, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
+import { CONTEXT, cosVariant, runClientAsAlice, startWebSubmissionSite, waitForProgress, type SubmissionSite, type WebSubmissionSite } from './harness';
 import { ls } from './exactly-once';
 
 jest.setTimeout(300_000);
@@ -40,24 +39,11 @@ it('crds submit --monitor-processing --wait-for-completion --autoconfirm deliver
   const cache = path.join(work, 'client-cache');
   fs.mkdirSync(cache);
 
-  const env = {
-    CRDS_SERVER_URL: url,
-    CRDS_OBSERVATORY: 'hst',
-    CRDS_PATH: cache,
-    CRDS_USERNAME: 'alice',
-    MAST_API_TOKEN: 'alice-password',
-    NO_PROXY: 'localhost,127.0.0.1',
-  };
   const args = [
     'submit', '--files', file, '--description', 'COS 1dx test delivery', '--creator', 'Alice Test', '--change-level', 'SEVERE',
     '--wipe-existing-files', '--monitor-processing', '--wait-for-completion', '--autoconfirm',
   ];
-  const started = Date.now();
-  const result = await run(CRDS_CLI, args, env);
-  const output = result.stdout + result.stderr;
-  console.log(`crds submit exit=${result.status} after ${Date.now() - started} ms:\n${output}`);
-  expect(result.status).toBe(0);
-  expect(output).not.toMatch(/ERROR|Traceback/);
+  const output = await runClientAsAlice(url, cache, args);
   const completed = /COMPLETED: (http:\/\/localhost:\d+\/display_result\/([A-Za-z0-9:.-]+))\s/.exec(output);
   expect(completed).not.toBeNull();
   expect(completed![1]).toBe(`${url}/display_result/${completed![2]}`);

@@ -23,6 +23,7 @@ import { TemporalLink } from '../../web/temporal';
 import type { SubmissionRequest } from '../../web/submission-types';
 import type { SubmissionProgress } from '../../workflows/submission-types';
 import { SHARED_DATA } from '../support/paths';
+import { CRDS_CLI, run } from '../jsonrpc/site';
 import { freePorts } from '../support/ports';
 import { startProcess, stopProcess, type Started } from '../support/processes';
 import { freshMysqlDatabase, freshNamespace, temporalAddress, uniqueName, type TestDatabase } from '../support/services';
@@ -358,9 +359,9 @@ export interface WebSubmissionSite {
 export async function startWebSubmissionSite(
   prefix: string,
   secretKey: string,
-  options: { members?: string[]; host?: string } = {},
+  options: { members?: string[]; host?: string; site?: SiteOptions } = {},
 ): Promise<WebSubmissionSite> {
-  const site = await startSubmissionSite(prefix);
+  const site = await startSubmissionSite(prefix, options.site);
   let worker: Started | undefined;
   try {
     await setGroup(site.db, 'cos-team', ['cos'], options.members ?? ['alice']);
@@ -382,4 +383,25 @@ export async function startWebSubmissionSite(
     await site.close();
     throw err;
   }
+}
+
+/** The real client's environment as alice against the web app at `url`, its cache in `cache`. */
+export const aliceClientEnv = (url: string, cache: string): Record<string, string> => ({
+  CRDS_SERVER_URL: url,
+  CRDS_OBSERVATORY: 'hst',
+  CRDS_PATH: cache,
+  CRDS_USERNAME: 'alice',
+  MAST_API_TOKEN: 'alice-password',
+  NO_PROXY: 'localhost,127.0.0.1',
+});
+
+/** Runs the real `crds` command line (`args`, e.g. submit …) as alice, logs its output and expects it to succeed cleanly; returns the output. */
+export async function runClientAsAlice(url: string, cache: string, args: string[]): Promise<string> {
+  const started = Date.now();
+  const result = await run(CRDS_CLI, args, aliceClientEnv(url, cache));
+  const output = result.stdout + result.stderr;
+  console.log(`crds ${args[0]} exit=${result.status} after ${Date.now() - started} ms:\n${output}`);
+  expect(result.status).toBe(0);
+  expect(output).not.toMatch(/ERROR|Traceback/);
+  return output;
 }

@@ -11,7 +11,7 @@ import { MappingStore } from '../../crds';
 import { fileInfo, markFilesBad } from '../../db/catalog';
 import { archiveStep } from '../../ops/commands/archive-sim';
 import { astReferenceNames } from '../../web/browse/rules-index';
-import { launchBrowser } from '../support/browser';
+import { checkAccessibility, launchBrowser } from '../support/browser';
 import { REAL_CACHE, startSite, type Site } from '../jsonrpc/site';
 
 let site: Site;
@@ -19,7 +19,6 @@ let browser: BrowserContext;
 let work: string;
 const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-browse-screenshots-'));
 const REFERENCE = 'v8q14451j_idc.fits';
-const AXE = require.resolve('axe-core/axe.min.js');
 
 const getJson = async <T = Record<string, unknown>>(p: string): Promise<{ status: number; body: T }> => {
   const res = await fetch(site.url + p, { headers: { accept: 'application/json' } });
@@ -162,16 +161,6 @@ describe('hostile and absurd input', () => {
     expect(clamped.body.files.length).toBe(500);
   });
 });
-
-/** axe-core in the page: no serious or critical violation. */
-async function checkAccessibility(page: Page, what: string): Promise<void> {
-  // Evaluated through the DevTools protocol, which the pages' content security policy (no inline scripts) does not govern.
-  await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate<{ id: string; impact: string; nodes: unknown[] }[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.html) })))`,
-  );
-  expect([what, violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')]).toEqual([what, []]);
-}
 
 it('walks as an instrument scientist: find, open, contexts, table, rows, compare, activity, deliveries', async () => {
   const page = await browser.newPage();
