@@ -76,6 +76,12 @@ export async function redcatRecord(db: Database, id: number): Promise<RedcatReco
   return row ? recordOf(row) : undefined;
 }
 
+/** The record of the submission `resultsId`, if it came through the ReDCaT form. */
+export async function redcatRecordOf(db: Database, resultsId: string): Promise<RedcatRecord | undefined> {
+  const row = await model(db).findOne({ where: { resultsId } });
+  return row ? recordOf(row) : undefined;
+}
+
 /** The newest records first, `limit` of them from `offset`, and how many there are. */
 export async function redcatRecords(db: Database, limit: number, offset = 0): Promise<{ records: RedcatRecord[]; total: number }> {
   const { rows, count } = await model(db).findAndCountAll({ order: [['id', 'DESC']], limit, offset });

@@ -12,6 +12,7 @@ import type { Database } from '../db';
 import { findLock, lockId, releaseLocks } from '../db/locks';
 import { mappingCollisions, type MappingCollision } from '../db/submissions';
 import { maySeeResult } from '../db/submission-results';
+import { redcatRecordOf } from '../db/redcat';
 import type { SubmissionDecision, SubmissionProgress } from '../workflows/submission-types';
 import { FINAL_STATUSES, SUBMISSION_ID_RE } from '../workflows/submission-types';
 import { requireLogin } from './accounts';
@@ -71,6 +72,8 @@ export function resultsRouter(deps: ResultsDeps): express.Router {
       title: `Submission ${resultsId}`,
       resultsId,
       progress,
+      // A ReDCaT submission's page leads to its delivery description (the original showed it).
+      redcat: progress ? await redcatRecordOf(db, resultsId) : undefined,
       unavailable,
       mayDecide,
       collisions,

@@ -228,8 +228,11 @@ it('shows the form, the list and the record in a real browser, accessible, with 
     expect(await page.textContent('#redcat-modes_affected td')).toBe(HTML_MODES);
     expect(await page.evaluate('window.pwned')).toBeUndefined();
     await checkAccessibility(page, 'redcat record');
+    const recordUrl = page.url();
     await page.click('#redcat-result');
     await page.waitForURL(`${url}/display_result/${resultsId}`);
+    // …and the result leads back to its ReDCaT record.
+    expect(`${url}${await page.getAttribute('#submission-redcat a', 'href')}`).toBe(recordUrl);
   } finally {
     await browser?.close();
   }
