@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config';
 import type { Database } from '../db';
+import { redcatRecordOf } from '../db/redcat';
 import type { SubmissionProgress } from '../workflows/submission-types';
 
 export type MailEvent = 'certified' | 'ready' | 'confirmed' | 'forced' | 'cancelled' | 'delivered' | 'archived' | 'archiving-failed' | 'failed';
@@ -31,7 +32,7 @@ function log(message: string): void {
 }
 
 /** Subject and text of a submission mail; plain text, links absolute. */
-export function submissionMail(input: SubmissionMailInput): { subject: string; text: string } {
+export function submissionMail(input: SubmissionMailInput, redcatUrl?: string): { subject: string; text: string } {
   const p = input.progress;
   const kind = input.event.toUpperCase();
   const subject = `CRDS ${p.observatory.toUpperCase()} submission ${kind}: ${p.instrument} by ${p.username}`;
@@ -41,6 +42,7 @@ export function submissionMail(input: SubmissionMailInput): { subject: string; t
     `Description: ${p.description}`,
     `Result: ${p.resultUrl}`,
   ];
+  if (redcatUrl) lines.push(`ReDCaT record: ${redcatUrl}`);
   if (p.reason) lines.push(`Reason: ${p.reason}`);
   if (p.context.derivedFrom) lines.push(`Derived from: ${p.context.derivedFrom}`);
   if (p.context.newContext) lines.push(`New context: ${p.context.newContext}`);
@@ -62,7 +64,9 @@ export function createMailActivities(deps: { db: Database; config: Config }) {
   const transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
   return {
     async sendSubmissionMail(input: SubmissionMailInput): Promise<MailResult> {
-      const { subject, text } = submissionMail(input);
+      // A ReDCaT submission's mails lead to its record too (saved as the workflow starts).
+      const redcat = await redcatRecordOf(deps.db, input.progress.submissionId);
+      const { subject, text } = submissionMail(input, redcat ? `${deps.config.siteUrl}/submission_form/${redcat.id}/` : undefined);
       const user = await deps.db.models.User.findOne({ where: { username: input.progress.username } });
       const recipients = [...new Set([...(user?.email ? [user.email] : []), ...to])];
       if (!transport || !recipients.length) {

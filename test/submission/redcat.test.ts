@@ -120,6 +120,11 @@ it('rc_submit.Submission validates against the served description; crds rc_submi
   // The body as sent, quoted-printable: soft line breaks and =XX escapes undone.
   const body = mail()!.text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   expect(body).toContain(`Record: ${url}/submission_form/${record.id}/`);
+  // The submission's own mails (here the delivery's) lead to the record too.
+  const delivery = () => site.mails.find((m) => m.subject.includes('submission DELIVERED'));
+  while (!delivery() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const deliveredMail = delivery();
+  expect(deliveredMail?.text.replace(/=\r?\n/g, '')).toMatch(new RegExp(`ReDCaT record: \\S+/submission_form/${record.id}/`));
   expect(body).toContain(`Result: ${url}/display_result/${resultsId}`);
   expect(body).toContain(`Which modes (e.g. all the STIS FUVMAMA E140L modes) are affected by the changes in the files\r\n  ${HTML_MODES}\r\n`);
 
