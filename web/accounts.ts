@@ -101,7 +101,7 @@ export function accountsRouter(deps: AccountsDeps): express.Router {
     await loginPage(res, { next: localPath(String(req.query.next ?? '/')), instrument: req.session?.instrument });
   });
 
-  const throttle = loginThrottle(deps.config, (req, res, message) =>
+  const throttle = loginThrottle(deps.config, db, (req, res, message) =>
     loginPage(res, { username: field(req.body, 'username').trim(), instrument: field(req.body, 'instrument'), next: localPath(field(req.body, 'next')) }, message),
   );
 

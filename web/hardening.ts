@@ -1,9 +1,11 @@
 // Security headers of every page and download (helmet), and the throttling of logins
-// (express-rate-limit), per account and per client address.
+// (express-rate-limit), per account and per client address, counted in the database.
 import helmet from 'helmet';
 import { rateLimit, type Options as RateLimitOptions } from 'express-rate-limit';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
+import type { Database } from '../db';
+import { DatabaseThrottleStore } from '../db/login-throttle';
 
 /**
  * The usual headers. The content security policy allows only this site's own scripts and
@@ -48,9 +50,9 @@ const accountKey = (req: Request): string => {
 /**
  * Failed logins are counted per account and per client address within the window; a login
  * that succeeds (a redirect) is not counted. Past either limit the login is refused before its
- * password is hashed. Counts are kept in each web process's memory.
+ * password is hashed. Counts are kept in the database, shared by every web process of the site.
  */
-export function loginThrottle(config: Config, refuse: LoginRefusal): RequestHandler[] {
+export function loginThrottle(config: Config, db: Database, refuse: LoginRefusal): RequestHandler[] {
   const { loginWindowMs, loginFailuresPerAccount, loginFailuresPerAddress } = config.security;
   const common: Partial<RateLimitOptions> = {
     windowMs: loginWindowMs,
@@ -67,7 +69,7 @@ export function loginThrottle(config: Config, refuse: LoginRefusal): RequestHand
       return refuse(req, res, `Too many failed logins ${what}: try again in ${Math.ceil(seconds / 60)} minute(s).`);
     };
   return [
-    rateLimit({ ...common, limit: loginFailuresPerAddress, handler: handler('from your address') }),
-    rateLimit({ ...common, limit: loginFailuresPerAccount, keyGenerator: accountKey, handler: handler('for this account') }),
+    rateLimit({ ...common, limit: loginFailuresPerAddress, store: new DatabaseThrottleStore(db, 'address:'), handler: handler('from your address') }),
+    rateLimit({ ...common, limit: loginFailuresPerAccount, store: new DatabaseThrottleStore(db, 'login:'), keyGenerator: accountKey, handler: handler('for this account') }),
   ];
 }

@@ -183,6 +183,24 @@ describe('login throttling (item 8)', () => {
     expect((await web.post('/login/', { username: 'bob', password: 'bob-password', instrument: 'none' }, fromAddress())).status).toBe(302);
   });
 
+  it('counts failures once for the whole site: a second web process on the same database refuses as the first', async () => {
+    const [port] = await freePorts(1);
+    const temporal = new TemporalLink('127.0.0.1:1', 'default');
+    const second: Server = createWebServer({ config: site.config, db: site.db, temporal, submissions: null }).listen(port, '127.0.0.1');
+    try {
+      await new Promise((r) => second.once('listening', r));
+      const webs = [new WebSession(site.url), new WebSession(`http://127.0.0.1:${port}`)];
+      for (const web of webs) await web.get('/login/');
+      // Three failures for dave, alternating between the processes, each from another address.
+      for (let i = 0; i < 3; i++) expect((await webs[i % 2]!.post('/login/', { username: 'dave', password: 'wrong', instrument: 'none' }, fromAddress())).status).toBe(200);
+      for (const web of webs) expect((await web.post('/login/', { username: 'dave', password: 'dave-password', instrument: 'none' }, fromAddress())).status).toBe(429);
+    } finally {
+      second.closeAllConnections();
+      await new Promise((r) => second.close(r));
+      await temporal.close();
+    }
+  });
+
   it('answers 429 past the failures allowed per client address, whatever the account', async () => {
     const web = new WebSession(site.url);
     await web.get('/login/');
