@@ -119,10 +119,11 @@ async function main(): Promise<void> {
 
     // 4. Ours with one worker, then two, on the whole catalog.
     await fill(DATASETS);
-    await s.startWorker(); // (the site stops its workers on close)
+    const pids = [(await s.startWorker()).child.pid!]; // (the site stops its workers on close)
     const runOnce = async (label: string, id: string): Promise<Timed> => {
       const input: AffectedInput = { observatory: 'hst', oldContext: OLD, newContext: NEW, kind: 'preview', requestedBy: 'bench', batchSize: BATCH_SIZE, parallelism: PARALLELISM };
       const before = load();
+      const cpu0 = workerCpuSeconds(pids);
       const t = Date.now();
       const handle = await s.client.workflow.start(AFFECTED_WORKFLOW_TYPE, { taskQueue: s.site.config.temporal.taskQueue, workflowId: id, args: [input] });
       const outcome = (await handle.result()) as AffectedOutcome;
@@ -131,10 +132,11 @@ async function main(): Promise<void> {
       const progress = await handle.query<AffectedProgress>(AFFECTED_PROGRESS_QUERY).catch(() => undefined);
       const split = Object.values(progress?.workers ?? {}).join('+') || '?';
       say(`${label}: ${outcome.datasets} datasets, ${outcome.affected} affected, ${ms} ms, batches per worker ${split}`);
-      return { label, datasets: outcome.datasets, ms, note: `batches per worker ${split}; ${outcome.affected} affected, ${outcome.errors} errors; load ${before} → ${load()}` };
+      const cpu = workerCpuSeconds(pids) - cpu0;
+      return { label, datasets: outcome.datasets, ms, note: `batches per worker ${split}, workers' CPU ${cpu.toFixed(1)} s; ${outcome.affected} affected, ${outcome.errors} errors; load ${before} → ${load()}` };
     };
     rows.push(await runOnce('ours, 1 worker (affectedDatasetsWorkflow)', `bench-affected-1-${Date.now()}`));
-    await s.startWorker();
+    pids.push((await s.startWorker()).child.pid!);
     rows.push(await runOnce('ours, 2 workers', `bench-affected-2-${Date.now()}`));
     if (clientRow) rows.push(clientRow);
 
@@ -159,6 +161,20 @@ async function main(): Promise<void> {
   } finally {
     await s.close();
   }
+}
+
+/** CPU seconds (user + system) the worker processes have used so far (/proc/PID/stat). */
+function workerCpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100; // USER_HZ
 }
 
 /** Datasets in the catalog that a comparison looks at (affected instruments, since their dates). */
