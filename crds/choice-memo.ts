@@ -92,6 +92,19 @@ export class ChoiceMemo {
     return ok ? new ChoiceMemo(root, keyParams, dated) : undefined;
   }
 
+  /** The UseAfter date of `header` (undefined: missing, UNDEFINED or malformed). */
+  private dateOf(header: Header): string | undefined {
+    const dated = this.dated;
+    if (!dated) return undefined;
+    const p = dated.parameters;
+    const a = header[p[0]];
+    const b = p.length === 2 ? header[p[1]] : undefined;
+    if (p.length <= 2 && a !== undefined && a === lastDate.a && b === lastDate.b && p.length === lastDate.n) return lastDate.date;
+    const date = dated.dateOf(header);
+    if (p.length <= 2) Object.assign(lastDate, { a, b, n: p.length, date });
+    return date;
+  }
+
   /** root.chooseOrFail(header), from the memo when it holds the outcome. */
   choose(header: Header): Choice | LookupFailure {
     if (this.disabled) return this.root.chooseOrFail(header);
@@ -117,7 +130,7 @@ export class ChoiceMemo {
     // The date is read only when a UseAfter may decide (not for a key with a fixed outcome).
     let date: string | undefined;
     if (entry) {
-      date = this.dated?.dateOf(header);
+      date = this.dateOf(header);
       if (date === undefined) return this.root.chooseOrFail(header);
       const kept = entry.byPosition.get(position(entry.dates, date));
       if (kept !== undefined) {
@@ -150,7 +163,7 @@ export class ChoiceMemo {
       entry.fixed = own(outcome);
       return outcome;
     }
-    date ??= this.dated?.dateOf(header);
+    date ??= this.dateOf(header);
     if (date === undefined) return outcome;
     let grew = false;
     for (const list of consulted) {
@@ -175,6 +188,12 @@ export class ChoiceMemo {
     return outcome;
   }
 }
+
+/**
+ * The last date read, by its parameter values: the rmaps of one dataset read the same
+ * DATE-OBS and TIME-OBS strings one after the other (reformatting is pure: any rmap's will do).
+ */
+const lastDate = { a: undefined as string | undefined, b: undefined as string | undefined, n: 0, date: undefined as string | undefined };
 
 function sameParams(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((p, i) => p === b[i]);
