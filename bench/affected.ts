@@ -9,10 +9,12 @@
 //   bench/affected [--datasets N] [--client-datasets M] [--old hst_0251.pmap] [--new hst_0264.pmap]
 //                  [--batch-size 5000] [--parallelism 8] [--no-client]
 //
-// Steps: generate --client-datasets headers from the new context's rules (crds/dataset-generator,
-// as `ops/manage gen-datasets`) into the catalog, time the real client on them; add datasets up
-// to --datasets; time a workflow run with one worker, then start a second worker and time
-// another run. First, without services, the engine alone (the comparison of each dataset under
+// Steps: generate half of --client-datasets headers from the new context's rules
+// (crds/dataset-generator, as `ops/manage gen-datasets`) into the catalog, run the real client
+// on them twice (cold, then warm cache), add the other half and time it again (its marginal
+// rate leaves its start out); add datasets up to --datasets; time a workflow run with one
+// worker, then start a second worker and time another run (batches per worker and the
+// workers' CPU seconds are printed). First, without services, the engine alone (the comparison of each dataset under
 // both contexts, no database) with the choice memo and without it (CPU time).
 // Prints datasets per second side by side with the real client's as ratios (goals: 1,000,000
 // datasets in under 60 s on this 2-core machine, ≥ 100× the real client). No assertions on
