@@ -125,7 +125,8 @@ export function addCounts(into: TypeCounts, more: TypeCounts): TypeCounts {
 export function createAffectedActivities(deps: { db: Database; config: Config }) {
   const { db, config } = deps;
   const mappingsDir = path.join(config.fileCache, 'mappings', config.observatory);
-  const store = new MappingStore(mappingsDir, { ignoreChecksum: 'warn' });
+  // Every dataset of the archive under two contexts: rmaps memoise their choices (crds/choice-memo.ts).
+  const store = new MappingStore(mappingsDir, { ignoreChecksum: 'warn', memoizeChoices: true });
   const load = (name: string) => fs.readFileSync(path.join(mappingsDir, path.basename(name)), 'utf8');
   const comparers = new Map<string, Promise<TransitionComparer>>();
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { MappingAst, PyCall, PyDict, PyValue } from './ast';
 import { EngineCache } from './cache';
 import { mappingChecksum } from './checksum';
+import { ChoiceMemo } from './choice-memo';
 import { conditionHeader, conditionHeaderKeys, conditionValue, type HeaderValue } from './conditioning';
 import {
   ChecksumError,
@@ -479,6 +480,8 @@ export class ReferenceMapping extends BaseMapping {
   readonly kind = 'rmap' as const;
   private built?: Selector;
   private buildError?: Error;
+  /** choice memo (null: none kept), decided on first lookup */
+  private memo?: ChoiceMemo | null;
   private readonly selectorCache: EngineCache;
   readonly requiredParkeys: readonly string[];
   private readonly reffileSwitch: string;
@@ -672,7 +675,7 @@ export class ReferenceMapping extends BaseMapping {
     header = this.mapIrrelevantParkeysToNa(header);
     let bestref: Choice | LookupFailure;
     try {
-      bestref = this.selector.chooseOrFail(header);
+      bestref = this.choose(header);
     } catch (exc) {
       bestref = new LookupFailure((exc as Error).message, () => exc as CrdsError);
     }
@@ -683,7 +686,7 @@ export class ReferenceMapping extends BaseMapping {
       if (fb) {
         try {
           const minimized = minimizeHeader(this.observatory, fb, this.requiredParkeys);
-          bestref = this.selector.chooseOrFail(this.mapIrrelevantParkeysToNa(minimized));
+          bestref = this.choose(this.mapIrrelevantParkeysToNa(minimized));
         } catch (exc) {
           bestref = new LookupFailure((exc as Error).message, () => exc as CrdsError);
         }
@@ -700,6 +703,17 @@ export class ReferenceMapping extends BaseMapping {
       if (OMIT_VALUES.has(bestref)) return OMIT_BY_RULES;
     }
     return bestref;
+  }
+
+  /** The selector's choice, through the store's choice memo when it keeps one (crds/choice-memo.ts). */
+  private choose(header: Header): Choice | LookupFailure {
+    if (this.memo === undefined) this.memo = this.store?.memoizeChoices ? (ChoiceMemo.of(this.selector) ?? null) : null;
+    return this.memo ? this.memo.choose(header) : this.selector.chooseOrFail(header);
+  }
+
+  /** The memo's hit and miss counts, when this rmap keeps one. */
+  memoStats(): { hits: number; misses: number } | undefined {
+    return this.memo ? { hits: this.memo.hits, misses: this.memo.misses } : undefined;
   }
 
   private get isHst(): boolean {
@@ -830,11 +844,15 @@ export class MappingStore {
   private readonly byPath = new Map<string, CacheEntry>();
   private readonly byContent = new Map<string, Mapping>();
 
+  /** Rmaps memoise their selector choices (crds/choice-memo.ts): for bulk lookups. */
+  readonly memoizeChoices: boolean;
+
   constructor(
     readonly mappingsDir: string,
-    options: { ignoreChecksum?: ChecksumPolicy } = {},
+    options: { ignoreChecksum?: ChecksumPolicy; memoizeChoices?: boolean } = {},
   ) {
     this.ignoreChecksum = options.ignoreChecksum ?? false;
+    this.memoizeChoices = options.memoizeChoices ?? false;
   }
 
   /** The path of a mapping name (basename or path); throws MappingNotFoundError. */

@@ -622,6 +622,12 @@ function chooseNested(choice: Selector | Terminal, header: Header): Choice {
   }
 }
 
+/**
+ * The UseAfter selectors a lookup consults, collected while `consulted` is set (by
+ * crds/choice-memo.ts, to learn which date lists decide an outcome). Unset: no cost but a test.
+ */
+export const useAfterTrace: { consulted?: Set<UseAfterSelector> } = {};
+
 export class UseAfterSelector extends Selector {
   readonly kind: SelectorName = 'UseAfter';
   /** entries sorted by key (textual comparison, as the real library) */
@@ -674,8 +680,26 @@ export class UseAfterSelector extends Selector {
     return choice;
   }
 
+  /**
+   * The reformatted date this selector would look up for `header`, or undefined when the
+   * lookup would fail on the date itself (a parameter missing or UNDEFINED, a bad date).
+   */
+  dateOf(header: Header): string | undefined {
+    const params = this.parameters;
+    for (let i = 0; i < params.length; i++) {
+      const v = header[params[i]];
+      if (v === undefined || v.trim() === 'UNDEFINED') return undefined;
+    }
+    const date =
+      params.length === 2
+        ? this.ctx.cache.reformatDatePair(header[params[0]], header[params[1]])
+        : this.ctx.cache.reformatDateOrFailure(rawDate(params, header));
+    return typeof date === 'string' ? date : undefined;
+  }
+
   override chooseOrFail(header: Header): Choice | LookupFailure {
     const params = this.parameters;
+    if (useAfterTrace.consulted) useAfterTrace.consulted.add(this);
     // _check_defined: every parameter first
     for (let i = 0; i < params.length; i++) {
       if (header[params[i]] === undefined) checkDefinedDateParams(this.kind, params, header);
