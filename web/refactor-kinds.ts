@@ -59,13 +59,13 @@ export function refactorKindsRouter(deps: RefactorKindsDeps): express.Router {
 
   for (const which of ['delete', 'add', 'create'] as const) {
     const spec = PAGES[which];
-    async function page(req: Request, res: Response, form: Form, errorMessage?: string, status = 200): Promise<void> {
+    async function page(req: Request, res: Response, form: Form, errorMessage?: string, status = 200, showForm = true): Promise<void> {
       const { lock, problem } = which === 'create' ? { lock: undefined, problem: undefined } : await submitterLock(db, req);
-      res.status(status).render('refactor-submit', { title: spec.title, which, spec, lock, form, errorMessage: errorMessage ?? problem });
+      res.status(status).render('refactor-submit', { title: spec.title, which, spec: showForm ? spec : undefined, lock, form, errorMessage: errorMessage ?? problem });
     }
     /** Superusers only on create_contexts: others get the refusal, not the form. */
     const gate = (req: Request, res: Response, next: () => void) => {
-      if (which === 'create' && !req.user!.isSuperuser) return void page(req, res, {}, 'Only superusers may create contexts.', 403);
+      if (which === 'create' && !req.user!.isSuperuser) return void page(req, res, {}, 'Only superusers may create contexts.', 403, false);
       next();
     };
 
