@@ -27,9 +27,10 @@ let web: WebApp | undefined;
 let url: string;
 let work: string;
 let store: MappingStore;
-/** A COS reference of CONTEXT (to delete), one of an older context only (to add), an ACS one of CONTEXT. */
+/** A COS reference of CONTEXT (deleted, then added back), an ACS one of CONTEXT. */
 let inContext: string;
-let notInContext: string;
+/** The context the delete made: without inContext. */
+let pmapWithout: string;
 let acsReference: string;
 /** A COS rmap of an older context, not in CONTEXT (for create_contexts). */
 let olderRmap: string;
@@ -52,11 +53,10 @@ beforeAll(async () => {
   const cosRmapOf = (filekind: string) => (store.load(context.selections.get('cos')!) as unknown as { selections: ReadonlyMap<string, string> }).selections.get(filekind);
   const real = (n: string) => fs.existsSync(path.join(HST_REFERENCES, n)) && /^[a-z0-9]+_[a-z0-9]+\.fits$/.test(n);
   inContext = [...current].sort().find((n) => kindOf.get(n)?.instrument === 'cos' && real(n) && cosRmapOf(kindOf.get(n)!.filekind)?.endsWith('.rmap'))!;
-  notInContext = older.referenceNames().sort().find((n) => !current.has(n) && kindOf.get(n)?.instrument === 'cos' && real(n) && cosRmapOf(kindOf.get(n)!.filekind)?.endsWith('.rmap'))!;
   acsReference = [...current].sort().find((n) => kindOf.get(n)?.instrument === 'acs')!;
   const currentMappings = new Set(context.mappingNames());
   olderRmap = older.mappingNames().sort().find((n) => n.startsWith('hst_cos_') && n.endsWith('.rmap') && !currentMappings.has(n) && /_\d{4}\.rmap$/.test(n))!;
-  expect([inContext, notInContext, acsReference, olderRmap].every(Boolean)).toBe(true);
+  expect([inContext, acsReference, olderRmap].every(Boolean)).toBe(true);
 });
 
 afterAll(async () => {
@@ -185,26 +185,33 @@ it('/submit/mapping/ with generate_contexts: the rmap gets new imaps and a pmap 
 });
 
 it('/delete/reference/ and /add_existing/reference/ make the rmaps the real library makes, then contexts at confirm', async () => {
-  const results: { id: string; action: 'delete' | 'insert'; reference: string; rmap: string; derivedFrom: string }[] = [];
-  for (const [page, field, reference, action] of [
-    ['/delete/reference/', 'deleted_files', inContext, 'delete'],
-    ['/add_existing/reference/', 'added_files', notInContext, 'insert'],
+  // The reference is deleted from CONTEXT, then added back to the context that delete made.
+  const results: { id: string; action: 'delete' | 'insert'; rmap: string; derivedFrom: string }[] = [];
+  let from = CONTEXT;
+  for (const [page, field, action] of [
+    ['/delete/reference/', 'deleted_files', 'delete'],
+    ['/add_existing/reference/', 'added_files', 'insert'],
   ] as const) {
     const alice = await loggedIn('alice', 'cos');
-    const id = await submit(alice, page, { pmap_mode: 'pmap_text', pmap_text: CONTEXT, [field]: reference, description: `${action} one reference`, change_level: 'SEVERE' });
+    const id = await submit(alice, page, { pmap_mode: 'pmap_text', pmap_text: from, [field]: inContext, description: `${action} one reference`, change_level: 'SEVERE' });
     const p = await confirm(alice, id);
     expect(p.kind).toBe(action === 'delete' ? 'delete' : 'add');
     const rmap = p.generated.find((g) => g.name.endsWith('.rmap'))!;
-    results.push({ id, action, reference, rmap: rmap.name, derivedFrom: rmap.derivedFrom });
-    expect(p.context).toMatchObject({ derivedFrom: CONTEXT, base: CONTEXT });
+    results.push({ id, action, rmap: rmap.name, derivedFrom: rmap.derivedFrom });
+    expect(p.context).toMatchObject({ derivedFrom: from, base: from });
     const refs = new Set(store.loadContext(p.context.newContext!).referenceNames());
-    expect(refs.has(reference)).toBe(action === 'insert');
+    expect(refs.has(inContext)).toBe(action === 'insert');
     expect(await editContext()).toBe(p.context.newContext);
     await mailFor(id, /submission CONFIRMED/);
+    from = p.context.newContext!;
+    if (action === 'delete') pmapWithout = from;
   }
+  // The real library on the same rmaps (the site's cache holds the one the delete made) and the real file.
   const oracle = runOracle<{ results: Record<string, { text?: string; error?: string }> }>('rmap_references.py', {
-    references: HST_REFERENCES,
-    cases: results.map((r) => ({ id: r.id, rmap: r.derivedFrom, action: r.action, references: [r.reference], new_name: r.rmap })),
+    mappings: path.join(site.config.fileCache, 'mappings'),
+    observatories: ['hst'],
+    references: path.join(site.config.fileCache, 'references', 'hst'),
+    cases: results.map((r) => ({ id: r.id, rmap: r.derivedFrom, action: r.action, references: [inContext], new_name: r.rmap })),
   }).results;
   for (const r of results) {
     expect(oracle[r.id]!.error).toBeUndefined();
@@ -248,12 +255,12 @@ describe('hostile input', () => {
     const common = { pmap_mode: 'pmap_text', pmap_text: CONTEXT, description: 'hostile', change_level: 'SEVERE' };
     const refusals: [string, Record<string, string>, RegExp | number, string?][] = [
       ['/delete/reference/', { ...common, deleted_files: inContext, csrfmiddlewaretoken: 'forged' }, 403],
-      ['/add_existing/reference/', { ...common, added_files: notInContext, csrfmiddlewaretoken: '' }, 403],
+      ['/add_existing/reference/', { ...common, added_files: inContext, csrfmiddlewaretoken: '' }, 403],
       ['/submit/reference/', { ...common, csrfmiddlewaretoken: 'forged' }, 403],
       ['/submit/mapping/', { ...common, csrfmiddlewaretoken: 'forged' }, 403],
       ['/create_contexts/', { ...common, rmaps: olderRmap, csrfmiddlewaretoken: 'forged' }, 403],
       ['/delete/reference/', { ...common, deleted_files: acsReference }, /^ERROR: '.*' is for instrument 'acs', but you are logged in for 'cos'\.$/],
-      ['/delete/reference/', { ...common, deleted_files: notInContext }, /is not in context 'hst_0729\.pmap': nothing to delete/],
+      ['/delete/reference/', { ...common, pmap_text: pmapWithout, deleted_files: inContext }, /is not in context 'hst_\d+\.pmap': nothing to delete/],
       ['/add_existing/reference/', { ...common, added_files: inContext }, /is already in context 'hst_0729\.pmap'/],
       ['/add_existing/reference/', { ...common, added_files: 'no_such_file.fits' }, /^ERROR: 'no_such_file\.fits' is not a catalogued reference\.$/],
       ['/delete/reference/', { ...common, deleted_files: '../../etc/passwd' }, /^ERROR: Invalid file name/],
@@ -332,7 +339,9 @@ it('each new page in a real browser: its form, a refusal shown, accessible', asy
     }
     // A refusal as the submitter sees it: a reference not in the context.
     await page.goto(`${url}/delete/reference/`);
-    await page.fill('textarea[name=deleted_files]', notInContext);
+    await page.check('input[name=pmap_mode][value=pmap_text]');
+    await page.fill('input[name=pmap_text]', pmapWithout);
+    await page.fill('textarea[name=deleted_files]', inContext);
     await page.fill('textarea[name=description]', 'from the browser');
     await page.click('#refactor-form button[type=submit]');
     await page.waitForLoadState();

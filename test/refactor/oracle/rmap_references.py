@@ -2,7 +2,7 @@
 rmap_insert_references on real rmaps and real reference files, then update_derivation
 (as the server names the new rmap).
 
-stdin:  {"mappings": DIR, "references": DIR, "cases": [{"id", "rmap", "action": "delete"|"insert",
+stdin:  {"mappings": DIR, "references": DIR, "observatories": [obs], "cases": [{"id", "rmap", "action": "delete"|"insert",
          "references": [names], "new_name"}]}
 stdout: {"results": {id: {"text": ...} | {"error": "Class: message"}}}
 """
@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import oracle_env  # noqa: E402
 
 request = oracle_env.read_request()
-cache = oracle_env.setup(request["mappings"])
+# The site's own cache may hold one observatory only (and the new rmaps it made).
+cache = oracle_env.setup(request["mappings"], tuple(request.get("observatories", ["hst", "jwst"])))
 
 from crds.core import log  # noqa: E402
 from crds.refactoring import refactor  # noqa: E402
