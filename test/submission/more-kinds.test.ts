@@ -17,7 +17,7 @@ import type { SubmissionProgress } from '../../workflows/submission-types';
 import { runOracle } from '../refactor/oracle';
 import { launchBrowser } from '../support/browser';
 import { errorDiv, WebSession } from '../web/web-session';
-import { CONTEXT, cosVariant, HST_REFERENCES, realCacheSubset, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
+import { acsVariant, CONTEXT, cosVariant, realCacheSubset, startSubmissionSite, startWebApp, startWorkerInProcess, waitForProgress, type SubmissionSite, type WebApp } from './harness';
 
 jest.setTimeout(300_000);
 
@@ -27,9 +27,10 @@ let web: WebApp | undefined;
 let url: string;
 let work: string;
 let store: MappingStore;
-/** A COS reference of CONTEXT (deleted, then added back), an ACS one of CONTEXT. */
+/** The COS reference the simple submission delivers (in no context), then added to CONTEXT and deleted again. */
 let inContext: string;
-/** The context the delete made: without inContext. */
+/** The contexts the add and the delete made: with and without it. */
+let pmapWith: string;
 let pmapWithout: string;
 let acsReference: string;
 /** A COS rmap of an older context, not in CONTEXT (for create_contexts). */
@@ -45,18 +46,13 @@ beforeAll(async () => {
   web = await startWebApp(site, 'more-kinds-secret', { host: 'localhost' });
   url = web.url;
   store = new MappingStore(path.join(site.config.fileCache, 'mappings', 'hst'), { ignoreChecksum: 'warn' });
+  // The shared cache's few real references are in none of these contexts: the tests add the one
+  // the simple reference submission delivers, then delete it again.
   const context = store.loadContext(CONTEXT);
-  const current = new Set(context.referenceNames());
   const older = store.loadContext('hst_0700.pmap');
-  const rows = await site.db.models.CatalogFile.findAll({ attributes: ['name', 'instrument', 'filekind'], where: { type: 'reference' } });
-  const kindOf = new Map(rows.map((r) => [r.name, r]));
-  const cosRmapOf = (filekind: string) => (store.load(context.selections.get('cos')!) as unknown as { selections: ReadonlyMap<string, string> }).selections.get(filekind);
-  const real = (n: string) => fs.existsSync(path.join(HST_REFERENCES, n)) && /^[a-z0-9]+_[a-z0-9]+\.fits$/.test(n);
-  inContext = [...current].sort().find((n) => kindOf.get(n)?.instrument === 'cos' && real(n) && cosRmapOf(kindOf.get(n)!.filekind)?.endsWith('.rmap'))!;
-  acsReference = [...current].sort().find((n) => kindOf.get(n)?.instrument === 'acs')!;
   const currentMappings = new Set(context.mappingNames());
   olderRmap = older.mappingNames().sort().find((n) => n.startsWith('hst_cos_') && n.endsWith('.rmap') && !currentMappings.has(n) && /_\d{4}\.rmap$/.test(n))!;
-  expect([inContext, acsReference, olderRmap].every(Boolean)).toBe(true);
+  expect(olderRmap).toMatch(/^hst_cos_/);
 });
 
 afterAll(async () => {
@@ -150,6 +146,7 @@ it('/submit/reference/: the reference is delivered as it is, no rules made; resu
   expect(p.generated).toEqual([]);
   const name = p.files[0]!.name!;
   expect(name).not.toBe('z1r1943el_1dx.fits');
+  inContext = name;
   expect((await site.db.models.CatalogFile.findOne({ where: { name } }))!.state).not.toBe('uploaded');
   expect(await editContext()).toBe(edit);
   await mailFor(id, /submission READY/);
@@ -185,12 +182,12 @@ it('/submit/mapping/ with generate_contexts: the rmap gets new imaps and a pmap 
 });
 
 it('/delete/reference/ and /add_existing/reference/ make the rmaps the real library makes, then contexts at confirm', async () => {
-  // The reference is deleted from CONTEXT, then added back to the context that delete made.
+  // The reference delivered above is added to CONTEXT, then deleted from the context the add made.
   const results: { id: string; action: 'delete' | 'insert'; rmap: string; derivedFrom: string }[] = [];
   let from = CONTEXT;
   for (const [page, field, action] of [
-    ['/delete/reference/', 'deleted_files', 'delete'],
     ['/add_existing/reference/', 'added_files', 'insert'],
+    ['/delete/reference/', 'deleted_files', 'delete'],
   ] as const) {
     const alice = await loggedIn('alice', 'cos');
     const id = await submit(alice, page, { pmap_mode: 'pmap_text', pmap_text: from, [field]: inContext, description: `${action} one reference`, change_level: 'SEVERE' });
@@ -205,8 +202,9 @@ it('/delete/reference/ and /add_existing/reference/ make the rmaps the real libr
     await mailFor(id, /submission CONFIRMED/);
     from = p.context.newContext!;
     if (action === 'delete') pmapWithout = from;
+    else pmapWith = from;
   }
-  // The real library on the same rmaps (the site's cache holds the one the delete made) and the real file.
+  // The real library on the same rmaps (the site's cache holds the one the add made) and the same file.
   const oracle = runOracle<{ results: Record<string, { text?: string; error?: string }> }>('rmap_references.py', {
     mappings: path.join(site.config.fileCache, 'mappings'),
     observatories: ['hst'],
@@ -249,6 +247,12 @@ describe('hostile input', () => {
   };
 
   it('each form refuses clearly and changes nothing', async () => {
+    // An ACS reference in the catalog: a superuser submits one for acs.
+    clearIngest('root');
+    placeIngest('root', 'v8q14451j_idc.fits', acsVariant('h'));
+    const root = await loggedIn('root', 'acs');
+    const acs = await confirm(root, await submit(root, '/submit/reference/', { pmap_mode: 'pmap_edit', description: 'an acs reference', auto_rename: 'True', compare_old_reference: 'False' }));
+    const acsReference = acs.files[0]!.name!;
     clearIngest('alice');
     const alice = await loggedIn('alice', 'cos');
     const before = { files: await catalogCount(), workflows: await workflows(), edit: await editContext() };
@@ -260,8 +264,9 @@ describe('hostile input', () => {
       ['/submit/mapping/', { ...common, csrfmiddlewaretoken: 'forged' }, 403],
       ['/create_contexts/', { ...common, rmaps: olderRmap, csrfmiddlewaretoken: 'forged' }, 403],
       ['/delete/reference/', { ...common, deleted_files: acsReference }, /^ERROR: '.*' is for instrument 'acs', but you are logged in for 'cos'\.$/],
+      ['/delete/reference/', { ...common, deleted_files: inContext }, /is not in context 'hst_0729\.pmap': nothing to delete/],
       ['/delete/reference/', { ...common, pmap_text: pmapWithout, deleted_files: inContext }, /is not in context 'hst_\d+\.pmap': nothing to delete/],
-      ['/add_existing/reference/', { ...common, added_files: inContext }, /is already in context 'hst_0729\.pmap'/],
+      ['/add_existing/reference/', { ...common, pmap_text: pmapWith, added_files: inContext }, /is already in context 'hst_\d+\.pmap'/],
       ['/add_existing/reference/', { ...common, added_files: 'no_such_file.fits' }, /^ERROR: 'no_such_file\.fits' is not a catalogued reference\.$/],
       ['/delete/reference/', { ...common, deleted_files: '../../etc/passwd' }, /^ERROR: Invalid file name/],
       ['/delete/reference/', { ...common, pmap_text: '../x.pmap', deleted_files: inContext }, /^ERROR: Invalid context/],
@@ -288,7 +293,7 @@ describe('hostile input', () => {
   it("someone else cannot confirm a READY delete; the submitter cancels it and nothing is left", async () => {
     const before = { files: await catalogCount(), edit: await editContext() };
     const alice = await loggedIn('alice', 'cos');
-    const id = await submit(alice, '/delete/reference/', { pmap_mode: 'pmap_text', pmap_text: CONTEXT, deleted_files: inContext, description: 'to be cancelled' });
+    const id = await submit(alice, '/delete/reference/', { pmap_mode: 'pmap_text', pmap_text: pmapWith, deleted_files: inContext, description: 'to be cancelled' });
     const ready = await waitForProgress(site, id, settled);
     expect(ready.status).toBe('ready');
     await setGroup(site.db, 'cos-team', ['cos'], ['alice', 'bob']);
