@@ -32,7 +32,6 @@ import {
   UPLOAD_KINDS,
   type DecisionResult,
   type GeneratedMapping,
-  type SubmittedFile,
   type DeliveryState,
   type ProgressMessage,
   type StepName,
@@ -41,6 +40,7 @@ import {
   type SubmissionProgress,
   type SubmissionInput,
 } from './submission-types';
+import { generateForKind } from './submission-generate';
 
 export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
 export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
@@ -303,25 +303,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     current = 'generate';
     p.status = 'generating';
     begin('generate');
-    const common = { submissionId: req.submissionId, observatory: req.observatory, username: req.username, changeLevel: req.changeLevel, creator: req.creator, description: req.description };
-    const generated: { files: SubmittedFile[]; generated: GeneratedMapping[]; actions: string[]; contextRmaps?: { name: string; derivedFrom: string }[] } =
-      kind === 'reference' || kind === 'mapping'
-        ? await files.catalogSimpleSubmission({ ...common, kind, context: p.context.derivedFrom, files: p.files, autoRename: req.autoRename, generateContexts: req.generateContexts === true })
-        : kind === 'delete' || kind === 'add'
-          ? await files.refactorReferences({ ...common, action: kind, instrument: req.instrument.toLowerCase(), context: p.context.derivedFrom, references: req.references ?? [] })
-          : kind === 'create_contexts'
-            ? await files.checkContextRmaps({ observatory: req.observatory, pmapMode: req.pmapMode, pmapName: req.pmapName, rmaps: req.rmaps ?? [] }).then((c) => ({ files: [], generated: [], contextRmaps: c.rmaps, actions: c.rmaps.map((r) => `Installing '${r.name}' in place of '${r.derivedFrom}'`) }))
-            : await files.generateSubmissionRules({
-      submissionId: req.submissionId,
-      observatory: req.observatory,
-      username: req.username,
-      context: p.context.derivedFrom,
-      files: p.files,
-      autoRename: req.autoRename,
-      changeLevel: req.changeLevel,
-      creator: req.creator,
-      description: req.description,
-    });
+    const generated = await generateForKind(files, req, p.context.derivedFrom, p.files);
     p.files = generated.files;
     p.generated = generated.generated;
     p.actions = generated.actions;
