@@ -6,6 +6,9 @@
 // mail. Every step, file and message is in the `progress` query, which pages and the jpoll
 // channel read; no request waits on the workflow. A step failing with a non-user error is
 // retried a bounded number of times, then the submission ends failed with that error.
+// The original's other kinds (SubmissionKind) share it: certify-only stops after certify;
+// simple submit, delete / add references differ at the submit-time step (submission-generate.ts);
+// create_contexts skips ingest, certify and READY and delivers at once.
 // Deterministic: all I/O is in activities/submission/* and mail.ts.
 import {
   ApplicationFailure,
