@@ -13,8 +13,8 @@ import { defaultContexts } from '../db/catalog';
 import { lockId } from '../db/locks';
 import { MappingStore } from '../crds';
 import { requireLogin } from './accounts';
-import { formOf, NO_LOCK, type Form } from './submit';
-import { submissionFields, submitterLock } from './submit-simple';
+import { formOf, NO_LOCK, submitterLock, type Form } from './submit';
+import { submissionFields } from './submit-simple';
 import { SubmissionRefused, type StartSubmission, type SubmissionRequest } from './submission-types';
 
 export interface RefactorKindsDeps {

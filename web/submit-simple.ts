@@ -7,14 +7,11 @@
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
-import { maySubmitFor } from '../db/accounts';
-import { findLock, lockId } from '../db/locks';
-import type { InstrumentLockRow } from '../db/models';
 import { requireLogin } from './accounts';
-import { CHANGE_LEVELS, checkboxOf, contextChoice, CREATOR, DESCRIPTION, formOf, NO_LOCK, type Form } from './submit';
+import { batchRequest, CHANGE_LEVELS, checkboxOf, contextChoice, CREATOR, DESCRIPTION, formOf, submitterLock, type Form } from './submit';
 import { listIngested, type UploadFolders } from './upload-files';
 import { UPLOAD_CHUNK_SIZE } from './uploads';
-import { SubmissionRefused, type ChangeLevel, type StartSubmission, type SubmissionRequest } from './submission-types';
+import { SubmissionRefused, type ChangeLevel, type StartSubmission } from './submission-types';
 
 export interface SimpleSubmitDeps {
   config: Config;
@@ -24,14 +21,6 @@ export interface SimpleSubmitDeps {
 }
 
 const MAPPING = /\.[pir]map$/;
-
-/** The user's live instrument lock and their right to submit for it, or why not (as batch submit). */
-export async function submitterLock(db: Database, req: Request): Promise<{ lock?: InstrumentLockRow; problem?: string }> {
-  const lock = await findLock(db, req.session!.username);
-  if (!lock || lock.expiresAt <= new Date()) return { problem: NO_LOCK };
-  if (!(await maySubmitFor(db, req.user!, lock.name))) return { lock, problem: `User '${req.user!.username}' may not submit files for instrument '${lock.name}'.` };
-  return { lock };
-}
 
 /** The fields every submission form shares, checked as the original checks them, or why not. */
 export function submissionFields(form: Form, observatory: string) {
@@ -92,29 +81,17 @@ export function simpleSubmitRouter(deps: SimpleSubmitDeps): express.Router {
       const form = formOf(req.body);
       const refuse = (message: string, status = 200) => page(req, res, form, message, status);
       if (!deps.startSubmission) return refuse('The submission workflow is not available on this server yet.', 503);
-      const { lock, problem } = await submitterLock(db, req);
-      if (!lock || problem) return refuse(problem ?? NO_LOCK);
-      const fields = submissionFields(form, config.observatory);
-      if (typeof fields === 'string') return refuse(fields);
-      const ingestDir = folders.ingest(req.session!.username);
-      const files = await listIngested(ingestDir);
-      if (files.length === 0) return refuse('No input files were specified.');
+      // The batch form's checks (lock, group, fields, ingest folder and quota), then this page's.
+      const checked = await batchRequest(deps, req, form);
+      if (checked.refusal !== undefined) return refuse(checked.refusal, checked.status);
       const generateContexts = kind === 'mapping' && checkboxOf(form.generate_contexts);
-      const user = req.user!;
-      const wrong = simpleFilesRefusal(kind, files.map((f) => f.name), generateContexts, user.isSuperuser);
+      const wrong = simpleFilesRefusal(kind, checked.request.files.map((f) => f.name), generateContexts, req.user!.isSuperuser);
       if (wrong) return refuse(wrong);
-      const request: SubmissionRequest = {
-        kind: kind === 'reference' ? 'submit_reference' : 'submit_mapping',
-        observatory: config.observatory,
-        submitter: { username: user.username, email: user.email, isSuperuser: user.isSuperuser },
-        lock: { instrument: lock.name, lockId: lockId(lock), createdOn: lock.createdOn },
-        ingestDir,
-        files,
-        ...fields,
+      const request = {
+        ...checked.request,
+        kind: kind === 'reference' ? ('submit_reference' as const) : ('submit_mapping' as const),
         autoRename: kind === 'reference' && checkboxOf(form.auto_rename),
-        compareOldReference: checkboxOf(form.compare_old_reference),
         ...(kind === 'mapping' ? { generateContexts } : {}),
-        jpollKey: req.session!.jpollKey,
       };
       try {
         const started = await deps.startSubmission(request);
