@@ -22,6 +22,8 @@ import { requireCsrf, Sessions } from './sessions';
 import type { StartSubmission } from './submission-types';
 import { submitRouter } from './submit';
 import { submissionKindsRouter } from './submission-kinds';
+import { simpleSubmitRouter } from './submit-simple';
+import { refactorKindsRouter } from './refactor-kinds';
 import { markBadRouter } from './mark-bad';
 import { setPasswordRouter } from './set-password';
 import { redcatRouter } from './redcat';
@@ -136,6 +138,8 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   app.use(markBadRouter({ config: deps.config, db: deps.db }));
   app.use(redcatRouter({ config: deps.config, db: deps.db, folders, instruments, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   app.use(submissionKindsRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(simpleSubmitRouter({ config: deps.config, db: deps.db, folders, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
+  app.use(refactorKindsRouter({ config: deps.config, db: deps.db, startSubmission: deps.startSubmission ?? submissions?.startSubmission }));
   if (submissions) app.use(resultsRouter({ db: deps.db, sessions, observatory: deps.config.observatory, temporal: deps.config.temporal, submissions }));
   app.use(affectedRouter({ config: deps.config, db: deps.db, service: createAffectedService({ client: () => deps.temporal.client(), config: deps.config, db: deps.db }) }));
 

@@ -9,8 +9,12 @@ export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_
 export type ChangeLevel = 'SEVERE' | 'MODERATE' | 'TRIVIAL';
 
 export interface SubmissionRequest {
-  /** The page it was posted to: a batch submission, or certify only (`/certify/`). */
-  kind: 'batch_submit_references' | 'certify';
+  /**
+   * The page it was posted to: a batch submission, certify only (`/certify/`), the simple
+   * submits (`/submit/reference/`, `/submit/mapping/`), delete or add existing references,
+   * or create contexts (workflows/submission-types.ts SubmissionKind).
+   */
+  kind: 'batch_submit_references' | 'certify' | 'submit_reference' | 'submit_mapping' | 'delete_references' | 'add_references' | 'create_contexts';
   observatory: string;
   submitter: {
     username: string;
@@ -36,6 +40,12 @@ export interface SubmissionRequest {
   description: string;
   autoRename: boolean;
   compareOldReference: boolean;
+  /** `submit_mapping`: make imaps and a pmap from the submitted rmaps at confirm. */
+  generateContexts?: boolean;
+  /** `delete_references` / `add_references`: the catalogued references named by the form. */
+  references?: string[];
+  /** `create_contexts`: the catalogued rmaps named by the form. */
+  rmaps?: string[];
   /** The jpoll channel most recently opened in this session, if any: progress goes there. */
   jpollKey?: string;
 }

@@ -22,6 +22,8 @@ import {
   SUBMISSION_ID_RE,
   SUBMISSION_WORKFLOW_TYPE,
   submissionWorkflowId,
+  UPLOAD_KINDS,
+  type SubmissionKind,
   type DecisionResult,
   type SubmissionDecision,
   type SubmissionInput,
@@ -35,6 +37,17 @@ import { SubmissionRefused, type StartSubmission, type SubmissionRequest } from 
 export const CRDS_SUBMITTER = defineSearchAttributeKey('CrdsSubmitter', SearchAttributeType.KEYWORD);
 export const CRDS_INSTRUMENT = defineSearchAttributeKey('CrdsInstrument', SearchAttributeType.KEYWORD);
 export const CRDS_OBSERVATORY = defineSearchAttributeKey('CrdsObservatory', SearchAttributeType.KEYWORD);
+
+/** The workflow kind of each submission page (none: batch submit, whose histories carry none). */
+const WORKFLOW_KINDS: Record<SubmissionRequest['kind'], SubmissionKind | undefined> = {
+  batch_submit_references: undefined,
+  certify: 'certify',
+  submit_reference: 'reference',
+  submit_mapping: 'mapping',
+  delete_references: 'delete',
+  add_references: 'add',
+  create_contexts: 'create_contexts',
+};
 
 /** How long a query or update may take before the page answers without it. */
 const ANSWER_WITHIN_MS = 5_000;
@@ -74,9 +87,13 @@ export function createSubmissionService(deps: SubmissionServiceDeps) {
     // The session's jpoll channel names the submission, so the channel finds it and a
     // repeated POST of the same session finds the same workflow.
     const resultsId = request.jpollKey && SUBMISSION_ID_RE.test(request.jpollKey) ? request.jpollKey : randomUUID();
-    if (!request.files.length) throw new SubmissionRefused('No input files were specified.');
+    const kind = WORKFLOW_KINDS[request.kind];
+    if (!request.files.length && UPLOAD_KINDS.includes(kind ?? 'batch')) throw new SubmissionRefused('No input files were specified.');
     const input: SubmissionInput = {
-      ...(request.kind === 'certify' ? { kind: 'certify' as const } : {}),
+      ...(kind ? { kind } : {}),
+      ...(request.generateContexts !== undefined ? { generateContexts: request.generateContexts } : {}),
+      ...(request.references ? { references: request.references } : {}),
+      ...(request.rmaps ? { rmaps: request.rmaps } : {}),
       submissionId: resultsId,
       observatory: request.observatory,
       username: request.submitter.username,

@@ -25,11 +25,11 @@ export interface SubmitDeps {
 }
 
 // The original's form checks (crds-protocol.md §5.4).
-const DESCRIPTION = /^[A-Za-z0-9._\s/,=\-+]{1,2000}$/;
-const CREATOR = /^[A-Za-z_0-9.@, -]{0,128}$/;
+export const DESCRIPTION = /^[A-Za-z0-9._\s/,=\-+]{1,2000}$/;
+export const CREATOR = /^[A-Za-z_0-9.@, -]{0,128}$/;
 export const PMAP_NAME = /^[A-Za-z0-9_]{1,64}\.pmap$/;
 const PMAP_MODES: readonly PmapMode[] = ['pmap_edit', 'pmap_latest', 'pmap_operational', 'pmap_text'];
-const CHANGE_LEVELS: readonly ChangeLevel[] = ['SEVERE', 'MODERATE', 'TRIVIAL'];
+export const CHANGE_LEVELS: readonly ChangeLevel[] = ['SEVERE', 'MODERATE', 'TRIVIAL'];
 /** Django's checkbox reading: these are false, anything else true (the client posts "True"/"False"). */
 const FALSE_VALUES = new Set(['false', '0', '0.0', 'f', '']);
 export const checkboxOf = (value: string | undefined): boolean => !FALSE_VALUES.has((value ?? '').toLowerCase());

@@ -4,8 +4,18 @@
 /** pmap_mode of the submission forms (docs/submission-protocol.md §5.5). */
 export type PmapMode = 'pmap_edit' | 'pmap_latest' | 'pmap_operational' | 'pmap_text';
 
-/** Kinds of submission besides batch submit: `certify` certifies the files and stops there (`/certify/`). */
-export type SubmissionKind = 'batch' | 'certify';
+/**
+ * Kinds of submission besides batch submit (crds-protocol.md §5.1, §5.4): `certify` certifies
+ * the files and stops there (`/certify/`); `reference` and `mapping` are the simple submits
+ * (`/submit/reference/`, `/submit/mapping/`, the latter optionally making contexts from its
+ * rmaps); `delete` and `add` make new rmaps without or with existing references
+ * (`/delete/reference/`, `/add_existing/reference/`); `create_contexts` makes imaps and a
+ * pmap from given rmaps and delivers them at once (`/create_contexts/`, superusers).
+ */
+export type SubmissionKind = 'batch' | 'certify' | 'reference' | 'mapping' | 'delete' | 'add' | 'create_contexts';
+
+/** Kinds that ingest and certify uploaded files (the others work on catalogued files). */
+export const UPLOAD_KINDS: readonly SubmissionKind[] = ['batch', 'certify', 'reference', 'mapping'];
 
 /** The workflow's input, made by web/submissions.ts from the web's SubmissionRequest. */
 export interface SubmissionInput {
@@ -21,6 +31,12 @@ export interface SubmissionInput {
   lockId: string;
   /** The ingest folder's files to submit (names), as listed when the form was posted; none: all of them. */
   files?: string[];
+  /** `mapping`: make new imaps and a pmap from the submitted rmaps at confirm (the form's generate_contexts). */
+  generateContexts?: boolean;
+  /** `delete` / `add`: the catalogued references removed from or added to the context's rmaps. */
+  references?: string[];
+  /** `create_contexts`: the catalogued rmaps the new imaps and pmap install. */
+  rmaps?: string[];
   pmapMode: PmapMode;
   /** The derivation context for pmap_text; ignored for edit/latest (resolved by the server). */
   pmapName?: string;

@@ -6,6 +6,9 @@
 // mail. Every step, file and message is in the `progress` query, which pages and the jpoll
 // channel read; no request waits on the workflow. A step failing with a non-user error is
 // retried a bounded number of times, then the submission ends failed with that error.
+// The original's other kinds (SubmissionKind) share it: certify-only stops after certify;
+// simple submit, delete / add references differ at the submit-time step (submission-generate.ts);
+// create_contexts skips ingest, certify and READY and delivers at once.
 // Deterministic: all I/O is in activities/submission/* and mail.ts.
 import {
   ApplicationFailure,
@@ -29,7 +32,9 @@ import {
   DECIDE_UPDATE,
   PROGRESS_QUERY,
   submissionWorkflowId,
+  UPLOAD_KINDS,
   type DecisionResult,
+  type GeneratedMapping,
   type DeliveryState,
   type ProgressMessage,
   type StepName,
@@ -38,6 +43,7 @@ import {
   type SubmissionProgress,
   type SubmissionInput,
 } from './submission-types';
+import { generateForKind } from './submission-generate';
 
 export const progressQuery = defineQuery<SubmissionProgress>(PROGRESS_QUERY);
 export const decideUpdate = defineUpdate<DecisionResult, [SubmissionDecision]>(DECIDE_UPDATE);
@@ -101,8 +107,14 @@ export function checkDecision(req: SubmissionInput, p: SubmissionProgress, d: Su
 
 export async function submissionWorkflow(req: SubmissionInput): Promise<SubmissionOutcome> {
   const { files, certify, deliver, decision: decisions, archive, mail } = submissionActivities(req.maxAttempts ?? DEFAULT_ATTEMPTS);
-  const certifyOnly = req.kind === 'certify';
-  const steps: StepName[] = certifyOnly ? ['ingest', 'certify'] : ['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'];
+  const kind = req.kind ?? 'batch';
+  const certifyOnly = kind === 'certify';
+  // Kinds of catalogued files skip ingest and certify; create_contexts delivers unconfirmed.
+  const uploads = UPLOAD_KINDS.includes(kind);
+  const unconfirmed = kind === 'create_contexts';
+  const steps: StepName[] = certifyOnly
+    ? ['ingest', 'certify']
+    : (['ingest', 'certify', 'generate', 'confirm', 'deliver', 'archive'] as StepName[]).filter((s) => (uploads || (s !== 'ingest' && s !== 'certify')) && !(unconfirmed && s === 'confirm'));
   const p: SubmissionProgress = {
     ...(req.kind ? { kind: req.kind } : {}),
     submissionId: req.submissionId,
@@ -122,6 +134,8 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     messages: [],
   };
   let decision: SubmissionDecision | undefined;
+  /** The rmaps confirm installs in new imaps and a pmap (kinds other than batch; batch's are its generated rmaps). */
+  let contextRmaps: { name: string; derivedFrom: string }[] | undefined;
   let verifying = false;
   /** What the decision check and the confirm need of this submission. */
   const ready = () => ({
@@ -132,7 +146,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     lockId: req.lockId,
     pmapMode: req.pmapMode,
     pmapName: req.pmapName,
-    rmaps: p.generated.filter((g) => g.name.endsWith('.rmap')).map((g) => ({ name: g.name, derivedFrom: g.derivedFrom })),
+    rmaps: contextRmaps ?? p.generated.filter((g) => g.name.endsWith('.rmap')).map((g) => ({ name: g.name, derivedFrom: g.derivedFrom })),
   });
   // jpoll_abort: honoured until someone decides (a confirmed submission is delivered whatever).
   let abortRequested = false;
@@ -220,141 +234,160 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
     return { status: p.status, disposition: p.disposition };
   }
 
-  let current: StepName = 'ingest';
+  let current: StepName = uploads ? 'ingest' : 'generate';
   try {
-    // 1. ingest
-    begin('ingest');
-    say('log_message', `Ingesting the files of '${req.username}'`);
-    p.files = await files.ingestSubmissionFiles({ submissionId: req.submissionId, observatory: req.observatory, username: req.username, names: req.files });
-    end('ingest', 'done', `${p.files.length} file(s)`);
+    if (!uploads) {
+      p.context.derivedFrom = await files.resolveDerivationContext({ pmapMode: req.pmapMode, pmapName: req.pmapName });
+    } else {
+      // 1. ingest
+      begin('ingest');
+      say('log_message', `Ingesting the files of '${req.username}'`);
+      p.files = await files.ingestSubmissionFiles({ submissionId: req.submissionId, observatory: req.observatory, username: req.username, names: req.files });
+      end('ingest', 'done', `${p.files.length} file(s)`);
 
-    // 2. certify every file, then judge them together
-    current = 'certify';
-    p.status = 'certifying';
-    begin('certify');
-    p.context.derivedFrom = await files.resolveDerivationContext({ pmapMode: req.pmapMode, pmapName: req.pmapName });
-    say('log_message', `Certifying ${p.files.length} file(s) against '${p.context.derivedFrom}'`);
-    for (const f of p.files) {
-      const r = await certify.certifySubmissionFile({
-        submissionId: req.submissionId,
-        observatory: req.observatory,
-        uploadedAs: f.uploadedAs,
-        context: p.context.derivedFrom,
-        compareOldReference: req.compareOldReference,
-      });
-      f.certify = { errors: r.errors, warnings: r.warnings, findings: r.findings };
-      f.instrument = r.instrument;
-      f.filekind = r.filekind;
-      for (const x of r.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${f.uploadedAs}: ${x.message}`);
-      say('log_message', `Certified '${f.uploadedAs}': ${r.errors} error(s), ${r.warnings} warning(s)`);
-    }
-    const bad = p.files.filter((f) => f.certify!.errors > 0);
-    if (bad.length) throw ApplicationFailure.nonRetryable(`Certify failed for ${bad.map((f) => `'${f.uploadedAs}'`).join(', ')}.`, SUBMISSION_ERROR);
-    // Certify-only needs no instrument lock (crds-protocol.md §5.1).
-    const wrong = certifyOnly ? undefined : p.files.find((f) => f.instrument !== req.instrument.toLowerCase());
-    if (wrong) {
-      throw ApplicationFailure.nonRetryable(
-        `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
-        SUBMISSION_ERROR,
-      );
-    }
-    // certify's group check: all references trial-inserted into their rmaps of the context.
-    // Histories recorded before it existed replay without it.
-    if (patched('certify-group-check')) {
-      p.groupCheck = await files.checkSubmissionGroup({
-        submissionId: req.submissionId,
-        observatory: req.observatory,
-        context: p.context.derivedFrom,
-        uploadedAs: p.files.map((f) => f.uploadedAs),
-      });
-      for (const g of p.groupCheck) {
-        const where = g.rmap ? `rmap update check of '${g.rmap}'` : 'rmap update check';
-        for (const x of g.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${where}: ${x.message}`);
-        say('log_message', `Checked ${g.references.map((r) => `'${r}'`).join(', ')} together in the ${where}: ${g.errors} error(s), ${g.warnings} warning(s)`);
+      // 2. certify every file, then judge them together
+      current = 'certify';
+      p.status = 'certifying';
+      begin('certify');
+      p.context.derivedFrom = await files.resolveDerivationContext({ pmapMode: req.pmapMode, pmapName: req.pmapName });
+      say('log_message', `Certifying ${p.files.length} file(s) against '${p.context.derivedFrom}'`);
+      for (const f of p.files) {
+        const r = await certify.certifySubmissionFile({
+          submissionId: req.submissionId,
+          observatory: req.observatory,
+          uploadedAs: f.uploadedAs,
+          context: p.context.derivedFrom,
+          compareOldReference: req.compareOldReference,
+        });
+        f.certify = { errors: r.errors, warnings: r.warnings, findings: r.findings };
+        f.instrument = r.instrument;
+        f.filekind = r.filekind;
+        for (const x of r.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${f.uploadedAs}: ${x.message}`);
+        say('log_message', `Certified '${f.uploadedAs}': ${r.errors} error(s), ${r.warnings} warning(s)`);
       }
-      const failed = p.groupCheck.filter((g) => g.errors > 0);
-      if (failed.length) {
+      const bad = p.files.filter((f) => f.certify!.errors > 0);
+      if (bad.length) throw ApplicationFailure.nonRetryable(`Certify failed for ${bad.map((f) => `'${f.uploadedAs}'`).join(', ')}.`, SUBMISSION_ERROR);
+      // Certify-only needs no instrument lock (crds-protocol.md §5.1).
+      // A pmap has no instrument: the web takes one only from a superuser.
+      const wrong = certifyOnly ? undefined : p.files.find((f) => f.instrument !== req.instrument.toLowerCase() && !(kind === 'mapping' && f.uploadedAs.endsWith('.pmap')));
+      if (wrong) {
         throw ApplicationFailure.nonRetryable(
-          `Certify's group check failed: ${failed.map((g) => (g.rmap ? `inserting ${g.references.map((r) => `'${r}'`).join(', ')} into '${g.rmap}'` : g.findings.find((x) => x.level === 'ERROR')!.message)).join('; ')}.`,
+          `File '${wrong.uploadedAs}' is for instrument '${wrong.instrument}', but you are logged in for '${req.instrument}'.`,
           SUBMISSION_ERROR,
         );
       }
+      // certify's group check: all references trial-inserted into their rmaps of the context.
+      // Histories recorded before it existed replay without it.
+      if ((kind === 'batch' || certifyOnly) && patched('certify-group-check')) {
+        p.groupCheck = await files.checkSubmissionGroup({
+          submissionId: req.submissionId,
+          observatory: req.observatory,
+          context: p.context.derivedFrom,
+          uploadedAs: p.files.map((f) => f.uploadedAs),
+        });
+        for (const g of p.groupCheck) {
+          const where = g.rmap ? `rmap update check of '${g.rmap}'` : 'rmap update check';
+          for (const x of g.findings) if (x.level !== 'INFO') say(x.level === 'ERROR' ? 'error' : 'warning', `${where}: ${x.message}`);
+          say('log_message', `Checked ${g.references.map((r) => `'${r}'`).join(', ')} together in the ${where}: ${g.errors} error(s), ${g.warnings} warning(s)`);
+        }
+        const failed = p.groupCheck.filter((g) => g.errors > 0);
+        if (failed.length) {
+          throw ApplicationFailure.nonRetryable(
+            `Certify's group check failed: ${failed.map((g) => (g.rmap ? `inserting ${g.references.map((r) => `'${r}'`).join(', ')} into '${g.rmap}'` : g.findings.find((x) => x.level === 'ERROR')!.message)).join('; ')}.`,
+            SUBMISSION_ERROR,
+          );
+        }
+      }
+      end('certify');
+      if (certifyOnly) return await finishCertifyOnly();
     }
-    end('certify');
-    if (certifyOnly) return await finishCertifyOnly();
 
     // 3. new rules: the rmaps (the imaps and the pmap are made at confirm)
     current = 'generate';
     p.status = 'generating';
     begin('generate');
-    const generated = await files.generateSubmissionRules({
-      submissionId: req.submissionId,
-      observatory: req.observatory,
-      username: req.username,
-      context: p.context.derivedFrom,
-      files: p.files,
-      autoRename: req.autoRename,
-      changeLevel: req.changeLevel,
-      creator: req.creator,
-      description: req.description,
-    });
+    const generated = await generateForKind(files, req, p.context.derivedFrom, p.files);
     p.files = generated.files;
     p.generated = generated.generated;
     p.actions = generated.actions;
+    if (generated.contextRmaps) contextRmaps = generated.contextRmaps;
     for (const a of generated.actions) say('log_message', a);
-    end('generate', 'done', generated.generated.map((g) => g.name).join(', '));
+    end('generate', 'done', [...generated.generated.map((g) => g.name), ...(contextRmaps ?? []).map((r) => r.name)].join(', '));
 
     // 4. READY: wait for confirm / cancel / force, or the site's expiry if it has one.
     // Histories recorded before the default expiry was removed keep their 24 hours.
-    current = 'confirm';
-    p.status = 'ready';
-    const timeout = req.confirmTimeoutMs ?? (patched('ready-waits-until-decided') ? undefined : DAY_MS);
-    if (timeout !== undefined) p.confirmDeadline = new Date(Date.now() + timeout).toISOString();
-    begin('confirm', p.confirmDeadline ? `until ${p.confirmDeadline}` : 'until confirmed or cancelled');
-    say('done', { status: 0, result: req.resultUrl });
-    await stage('ready');
-    const waited = () => decision !== undefined || abortRequested;
-    const decided = timeout === undefined ? await condition(waited).then(() => true) : await condition(waited, timeout);
-    // A decision being checked when the expiry came is let finish first.
-    if (!decided) await condition(() => !verifying);
-    if (decision === undefined && !abortRequested) {
-      p.disposition = 'timed out';
-      p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
+    // create_contexts delivers at once, unconfirmed (as the original).
+    if (!unconfirmed) {
+      current = 'confirm';
+      p.status = 'ready';
+      const timeout = req.confirmTimeoutMs ?? (patched('ready-waits-until-decided') ? undefined : DAY_MS);
+      if (timeout !== undefined) p.confirmDeadline = new Date(Date.now() + timeout).toISOString();
+      begin('confirm', p.confirmDeadline ? `until ${p.confirmDeadline}` : 'until confirmed or cancelled');
+      say('done', { status: 0, result: req.resultUrl });
+      await stage('ready');
+      const waited = () => decision !== undefined || abortRequested;
+      const decided = timeout === undefined ? await condition(waited).then(() => true) : await condition(waited, timeout);
+      // A decision being checked when the expiry came is let finish first.
+      if (!decided) await condition(() => !verifying);
+      if (decision === undefined && !abortRequested) {
+        p.disposition = 'timed out';
+        p.reason = `Nobody confirmed or cancelled the submission before ${p.confirmDeadline}.`;
+      }
+      if (abortNow()) say('log_message', 'aborted'); // throws the abort
+      if (p.disposition === 'cancelled' || p.disposition === 'timed out') {
+        await removeCreated();
+        end('confirm', 'done', p.disposition);
+        for (const s of ['deliver', 'archive'] as const) end(s, 'skipped');
+        p.status = 'cancelled';
+        say('log_message', p.reason ?? `Cancelled by '${decision!.username}'`);
+        await stage('cancelled');
+        return { status: p.status, disposition: p.disposition, reason: p.reason };
+      }
+      end('confirm', 'done', `${p.disposition} by ${p.decidedBy}`);
+      await stage(p.disposition === 'forced' ? 'forced' : 'confirmed');
     }
-    if (abortNow()) say('log_message', 'aborted'); // throws the abort
-    if (p.disposition === 'cancelled' || p.disposition === 'timed out') {
-      await removeCreated();
-      end('confirm', 'done', p.disposition);
-      for (const s of ['deliver', 'archive'] as const) end(s, 'skipped');
-      p.status = 'cancelled';
-      say('log_message', p.reason ?? `Cancelled by '${decision!.username}'`);
-      await stage('cancelled');
-      return { status: p.status, disposition: p.disposition, reason: p.reason };
-    }
-    end('confirm', 'done', `${p.disposition} by ${p.decidedBy}`);
-    await stage(p.disposition === 'forced' ? 'forced' : 'confirmed');
 
     // 5. under the context-generation lock: imaps and pmap from the context in force now, then deliver
     current = 'deliver';
     p.status = 'delivering';
     begin('deliver', 'new contexts and delivery, one confirmation at a time');
-    const delivery = await deliver.confirmSubmission({
-      ...ready(),
-      description: req.description,
-      changeLevel: req.changeLevel,
-      creator: req.creator,
-      references: p.files.map((f) => f.name!),
-      uploadedAs: p.files.map((f) => f.uploadedAs),
-    });
-    p.context.base = delivery.base;
+    const withContexts = kind === 'batch' || (contextRmaps !== undefined && contextRmaps.length > 0);
+    const delivery: { deliveryId: number; catalog: string; newContext?: string; base?: string; generated?: GeneratedMapping[]; actions?: string[] } = withContexts
+      ? await deliver.confirmSubmission({
+          ...ready(),
+          description: req.description,
+          changeLevel: req.changeLevel,
+          creator: req.creator,
+          // Simple-submitted rmaps are delivered as the context's rmaps, not as references.
+          references: kind === 'batch' ? p.files.map((f) => f.name!) : [],
+          uploadedAs: p.files.map((f) => f.uploadedAs),
+          deliverRmaps: !unconfirmed,
+          checkStale: !unconfirmed,
+        })
+      : await deliver.deliverSubmittedFiles({
+          submissionId: req.submissionId,
+          observatory: req.observatory,
+          username: req.username,
+          description: req.description,
+          names: p.files.map((f) => f.name!),
+          uploadedAs: p.files.map((f) => f.uploadedAs),
+        });
+    if (delivery.base) {
+      p.context.base = delivery.base;
+      p.generated.push(...(delivery.generated ?? []));
+      p.actions.push(...(delivery.actions ?? []));
+      for (const a of delivery.actions ?? []) say('log_message', a);
+    }
     p.context.newContext = delivery.newContext;
-    p.generated.push(...delivery.generated);
-    p.actions.push(...delivery.actions);
-    for (const a of delivery.actions) say('log_message', a);
     p.delivery = { id: delivery.deliveryId, catalog: delivery.catalog, state: 'delivered' };
     p.status = 'delivered';
     end('deliver', 'done', delivery.catalog);
-    say('log_message', `Delivered ${created().length} file(s) in catalog '${delivery.catalog}'; edit context '${p.context.newContext}' made from '${delivery.base}'`);
+    say(
+      'log_message',
+      `Delivered ${created().length} file(s) in catalog '${delivery.catalog}'` +
+        (delivery.base ? `; edit context '${p.context.newContext}' made from '${delivery.base}'` : p.context.newContext ? `; edit context '${p.context.newContext}'` : ''),
+    );
+    if (unconfirmed) say('done', { status: 0, result: req.resultUrl });
     await stage('delivered');
 
     // 6. await the archive: each change of the catalog's name is a new state

@@ -1,5 +1,6 @@
 // Certify of the submitted files (crds-protocol.md §5.4 steps 4–5): each file in a worker
 // thread while the activity heartbeats, then certify's group check of them all.
+import { mappingNameProperties } from '../../crds/refactor';
 import * as path from 'node:path';
 import { checkGroup } from '../../crds/certify';
 import type { GroupCheckResult, SubmittedFile } from '../../workflows/submission-types';
@@ -48,7 +49,8 @@ export function createCertifyActivities(deps: SubmissionActivityDeps) {
       );
       heartbeat({ file: input.uploadedAs, phase: 'done' });
       let kind = { instrument: '', filekind: '' };
-      if (result.errors === 0) kind = referenceKind(specsRoot, input.observatory, file);
+      // A mapping's kind is in its name (hst_cos_xtractab_0250.rmap); a pmap's instrument is ''.
+      if (result.errors === 0) kind = /\.[pir]map$/.test(file) ? mappingKind(file) : referenceKind(specsRoot, input.observatory, file);
       return {
         errors: result.errors,
         warnings: result.warnings,
@@ -82,4 +84,9 @@ export function createCertifyActivities(deps: SubmissionActivityDeps) {
     },
 
   };
+}
+
+function mappingKind(file: string): { instrument: string; filekind: string } {
+  const { instrument, filekind } = mappingNameProperties(path.basename(file));
+  return path.extname(file) === '.pmap' ? { instrument: '', filekind: '' } : { instrument, filekind };
 }

@@ -42,6 +42,10 @@ export interface ConfirmInput extends ReadySubmission {
   /** The references' CRDS names, and the names they were uploaded under. */
   references: string[];
   uploadedAs: string[];
+  /** Whether the rmaps are delivered with the contexts (default); create_contexts installs rmaps delivered before. */
+  deliverRmaps?: boolean;
+  /** Whether an rmap whose parent is no longer the base's is refused (default); create_contexts installs any rmap. */
+  checkStale?: boolean;
 }
 
 export interface ConfirmResult extends DeliverResult {
@@ -157,7 +161,7 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
         }
 
         const base = await resolveContext(db, input);
-        const stale = staleRmapsRefusal(store, base, input.rmaps);
+        const stale = input.checkStale === false ? undefined : staleRmapsRefusal(store, base, input.rmaps);
         if (stale) throw userError(stale);
 
         // Names drawn by an attempt that built on another base: their files go.
@@ -169,9 +173,10 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
 
         // New imaps and pmap: names drawn first, since newContext asks for them synchronously.
         const pmap = store.loadContext(base);
-        const imaps = [...new Set(input.rmaps.map((g) => pmap.selections.get(rmapKind(g.derivedFrom).instrument)!))];
+        const imaps = [...new Set(input.rmaps.map((g) => pmap.selections.get(rmapKind(g.name).instrument)))];
+        if (imaps.includes(undefined)) throw userError(`Context '${base}' has no imap for an instrument of ${rmapNames.map((n) => `'${n}'`).join(', ')}.`);
         const names = new Map<string, string>();
-        for (const old of [base, ...imaps]) {
+        for (const old of [base, ...(imaps as string[])]) {
           names.set(old, await assignSerialName(db, input.submissionId, contextSlot(base, old), mappingSeries(old).series, path.extname(old)));
         }
         const chain = newContext(base, rmapNames, load, (old) => {
@@ -204,7 +209,7 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
         const newPmap = names.get(base)!;
         const result = await prepareAndCommitDelivery(
           deps,
-          { ...input, names: [...input.references, ...rmapNames, ...generated.map((g) => g.name)], newContext: newPmap },
+          { ...input, names: [...input.references, ...(input.deliverRmaps === false ? [] : rmapNames), ...generated.map((g) => g.name)], newContext: newPmap },
           async (transaction) => {
             // The fence: only the lock's holder commits, and the edit context moves in the same transaction.
             if (!(await stillHoldsContextLock(db, holder, config.submission.contextLockLeaseMs, transaction))) throw new Error('The context-generation lock was lost before the delivery committed; trying again.');
@@ -215,6 +220,27 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
         await publishDelivery(deps, input);
         return { ...result, base, newContext: newPmap, generated, actions: chain.actions };
       });
+    },
+
+    /**
+     * Delivers a submission that makes no contexts (simple submits): its files as they are.
+     * A delivered pmap becomes the edit context, as the original's "highest delivered pmap",
+     * under the context-generation lock like every change of the edit context.
+     */
+    async deliverSubmittedFiles(input: { submissionId: string; observatory: string; username: string; description: string; names: string[]; uploadedAs: string[] }): Promise<DeliverResult & { newContext?: string }> {
+      const paths = submissionPaths(config, input.observatory);
+      const pmaps = input.names.filter((n) => n.endsWith('.pmap')).sort();
+      const newPmap = pmaps[pmaps.length - 1];
+      const deliver = async (holder?: string) => {
+        const result = await prepareAndCommitDelivery(deps, { ...input, newContext: newPmap ?? '' }, async (transaction) => {
+          if (!newPmap || !holder) return;
+          if (!(await stillHoldsContextLock(db, holder, config.submission.contextLockLeaseMs, transaction))) throw new Error('The context-generation lock was lost before the delivery committed; trying again.');
+          await setDefaultContext(db, { state: 'edit', context: newPmap, username: input.username, description: input.description, mappingsDir: paths.mappings, transaction });
+        });
+        await publishDelivery(deps, input);
+        return { ...result, newContext: newPmap };
+      };
+      return newPmap ? withContextLock(input.submissionId, deliver) : deliver();
     },
   };
 }

@@ -11,6 +11,7 @@ import { createCertifyActivities } from './certify';
 import { createContextActivities } from './contexts';
 import { createDeliveryActivities } from './delivery';
 import { createIngestActivities } from './ingest';
+import { createKindActivities } from './kinds';
 import { createRulesActivities } from './rules';
 
 export { SUBMISSION_ERROR, userError, submissionPaths, catalogName, catalogState, CATALOG_SUFFIXES, type SubmissionActivityDeps } from './common';
@@ -22,6 +23,7 @@ export function createSubmissionActivities(deps: SubmissionActivityDeps) {
     ...createCertifyActivities(deps),
     ...createRulesActivities(deps),
     ...createContextActivities(deps),
+    ...createKindActivities(deps),
     ...createDeliveryActivities(deps),
     /** The result as it stands when a stage ends (the original's repeatable result, §4.9). */
     async saveSubmissionResult(input: { progress: SubmissionProgress }): Promise<void> {

@@ -125,6 +125,75 @@ export async function removeCreatedFiles(deps: SubmissionActivityDeps, input: { 
   return removed;
 }
 
+/**
+ * A CRDS name per submitted reference: a new one (auto-rename, drawn once per submission) or
+ * its own, refused when another file has it already.
+ */
+export async function nameReferences(
+  deps: SubmissionActivityDeps,
+  input: { submissionId: string; observatory: string; files: SubmittedFile[]; autoRename: boolean },
+): Promise<SubmittedFile[]> {
+  const files: SubmittedFile[] = [];
+  for (const f of input.files) {
+    let name = f.uploadedAs;
+    if (input.autoRename) {
+      name = await newReferenceName({ db: deps.db, specsRoot: deps.specsRoot }, { ...input, uploadedAs: f.uploadedAs, instrument: f.instrument!, filekind: f.filekind! }, new Set(files.map((x) => x.name!)));
+    } else {
+      await refuseTakenName(deps.db, f);
+    }
+    files.push({ ...f, name });
+  }
+  return files;
+}
+
+/** Refuses a kept name another catalogued file has (its own `uploaded` row of a re-run is fine). */
+export async function refuseTakenName(db: Database, f: SubmittedFile): Promise<void> {
+  const taken = await db.models.CatalogFile.findOne({ where: { name: f.uploadedAs } });
+  if (taken && !(taken.state === 'uploaded' && taken.uploadedAs === f.uploadedAs && taken.sha1sum === f.sha1sum)) {
+    throw userError(`File '${f.uploadedAs}' already exists in CRDS: submit it with auto-rename.`);
+  }
+}
+
+/** The named references linked from the submission's folder into the file cache, read-only. */
+export function placeReferences(paths: ReturnType<typeof submissionPaths>, submissionId: string, files: SubmittedFile[]): void {
+  fs.mkdirSync(paths.references, { recursive: true });
+  for (const f of files) {
+    const to = path.join(paths.references, f.name!);
+    linkOnce(path.join(paths.submission(submissionId), f.uploadedAs), to);
+    fs.chmodSync(to, 0o444);
+  }
+}
+
+/** Catalog rows (`uploaded`) of named references with their headers' keywords; a re-run finds its rows. */
+export async function catalogReferences(
+  db: Database,
+  files: SubmittedFile[],
+  keywords: Map<string, ReturnType<typeof keywordsOf>>,
+  common: SubmissionRowCommon,
+  transaction: Transaction,
+): Promise<void> {
+  for (const f of files) {
+    const k = keywords.get(f.uploadedAs)!;
+    await db.models.CatalogFile.findOrCreate({
+      where: { name: f.name! },
+      defaults: {
+        ...commonColumns(common),
+        name: f.name!,
+        type: 'reference',
+        instrument: f.instrument!,
+        filekind: f.filekind!,
+        sha1sum: f.sha1sum,
+        size: f.size,
+        useafterDate: useafterOf(k.useafter),
+        pedigree: k.pedigree ?? '',
+        comment: k.description ?? null,
+        uploadedAs: f.uploadedAs,
+      },
+      transaction,
+    });
+  }
+}
+
 export interface GenerateInput {
   submissionId: string;
   observatory: string;
@@ -156,24 +225,11 @@ export function createRulesActivities(deps: SubmissionActivityDeps) {
       const paths = submissionPaths(config, input.observatory);
       const store = new MappingStore(paths.mappings, { ignoreChecksum: 'warn' });
       const pmap = store.loadContext(input.context);
-      const { CatalogFile } = db.models;
       // Each reference's header is read once, for its rmap insertion and its catalog row.
       const keywords = new Map(input.files.map((f) => [f.uploadedAs, keywordsOf(path.join(paths.submission(input.submissionId), f.uploadedAs))]));
       try {
         // 1. a CRDS name per reference
-        const files: SubmittedFile[] = [];
-        for (const f of input.files) {
-          let name = f.uploadedAs;
-          if (input.autoRename) {
-            name = await newReferenceName({ db, specsRoot }, { ...input, uploadedAs: f.uploadedAs, instrument: f.instrument!, filekind: f.filekind! }, new Set(files.map((x) => x.name!)));
-          } else {
-            const taken = await CatalogFile.findOne({ where: { name } });
-            if (taken && !(taken.state === 'uploaded' && taken.uploadedAs === f.uploadedAs && taken.sha1sum === f.sha1sum)) {
-              throw userError(`File '${name}' already exists in CRDS: submit it with auto-rename.`);
-            }
-          }
-          files.push({ ...f, name });
-        }
+        const files = await nameReferences(deps, input);
         // 2. rmaps: the references of each (instrument, filekind) go into its rmap of the context
         const byRmap = new Map<string, ReferenceToInsert[]>();
         for (const f of files) {
@@ -200,35 +256,11 @@ export function createRulesActivities(deps: SubmissionActivityDeps) {
         }
         describeDifferences(generated, (n) => newTexts.get(n) ?? fs.readFileSync(store.locate(n), 'utf8'));
         // 3. files into the cache, then catalog rows; both find their earlier selves
-        fs.mkdirSync(paths.references, { recursive: true });
-        for (const f of files) {
-          const to = path.join(paths.references, f.name!);
-          linkOnce(path.join(paths.submission(input.submissionId), f.uploadedAs), to);
-          fs.chmodSync(to, 0o444);
-        }
+        placeReferences(paths, input.submissionId, files);
         for (const [name, text] of newTexts) writeAtomically(path.join(paths.mappings, name), text);
         const common: SubmissionRowCommon = { ...input };
         await db.sequelize.transaction(async (transaction) => {
-          for (const f of files) {
-            const k = keywords.get(f.uploadedAs)!;
-            await CatalogFile.findOrCreate({
-              where: { name: f.name! },
-              defaults: {
-                ...commonColumns(common),
-                name: f.name!,
-                type: 'reference',
-                instrument: f.instrument!,
-                filekind: f.filekind!,
-                sha1sum: f.sha1sum,
-                size: f.size,
-                useafterDate: useafterOf(k.useafter),
-                pedigree: k.pedigree ?? '',
-                comment: k.description ?? null,
-                uploadedAs: f.uploadedAs,
-              },
-              transaction,
-            });
-          }
+          await catalogReferences(db, files, keywords, common, transaction);
           await catalogMappings(db, generated, newTexts, common, transaction);
           await bumpGeneration(db, transaction);
         });
