@@ -179,7 +179,8 @@ export async function facetCounts(db: Database, filters: FileFilters): Promise<F
 export interface AuditFilters {
   user?: string;
   instrument?: string;
-  action?: string;
+  /** One action, or any of several. */
+  action?: string | string[];
   filename?: string;
 }
 

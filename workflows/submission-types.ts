@@ -17,6 +17,16 @@ export type SubmissionKind = 'batch' | 'certify' | 'reference' | 'mapping' | 'de
 /** Kinds that ingest and certify uploaded files (the others work on catalogued files). */
 export const UPLOAD_KINDS: readonly SubmissionKind[] = ['batch', 'certify', 'reference', 'mapping'];
 
+/** The audit records' action of each delivering kind, as the original named them (crds-protocol.md §4.6). */
+export const AUDIT_ACTIONS: Record<Exclude<SubmissionKind, 'certify'>, string> = {
+  batch: 'batch submit',
+  reference: 'submit file',
+  mapping: 'submit file',
+  delete: 'delete references',
+  add: 'add references',
+  create_contexts: 'new context',
+};
+
 /** The workflow's input, made by web/submissions.ts from the web's SubmissionRequest. */
 export interface SubmissionInput {
   /** What kind of submission (crds-protocol.md §5.1, §5.4); absent: a batch submission of references. */

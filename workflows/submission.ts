@@ -42,6 +42,7 @@ import {
   type SubmissionOutcome,
   type SubmissionProgress,
   type SubmissionInput,
+  AUDIT_ACTIONS,
 } from './submission-types';
 import { generateForKind } from './submission-generate';
 
@@ -363,6 +364,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
           uploadedAs: p.files.map((f) => f.uploadedAs),
           deliverRmaps: !unconfirmed,
           checkStale: !unconfirmed,
+          action: AUDIT_ACTIONS[kind as keyof typeof AUDIT_ACTIONS],
         })
       : await deliver.deliverSubmittedFiles({
           submissionId: req.submissionId,
@@ -371,6 +373,7 @@ export async function submissionWorkflow(req: SubmissionInput): Promise<Submissi
           description: req.description,
           names: p.files.map((f) => f.name!),
           uploadedAs: p.files.map((f) => f.uploadedAs),
+          action: AUDIT_ACTIONS[kind as keyof typeof AUDIT_ACTIONS],
         });
     if (delivery.base) {
       p.context.base = delivery.base;

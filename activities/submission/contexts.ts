@@ -46,6 +46,8 @@ export interface ConfirmInput extends ReadySubmission {
   deliverRmaps?: boolean;
   /** Whether an rmap whose parent is no longer the base's is refused (default); create_contexts installs any rmap. */
   checkStale?: boolean;
+  /** The audit records' action (DeliverInput.action). */
+  action?: string;
 }
 
 export interface ConfirmResult extends DeliverResult {
@@ -227,7 +229,7 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
      * A delivered pmap becomes the edit context, as the original's "highest delivered pmap",
      * under the context-generation lock like every change of the edit context.
      */
-    async deliverSubmittedFiles(input: { submissionId: string; observatory: string; username: string; description: string; names: string[]; uploadedAs: string[] }): Promise<DeliverResult & { newContext?: string }> {
+    async deliverSubmittedFiles(input: { submissionId: string; observatory: string; username: string; description: string; names: string[]; uploadedAs: string[]; action?: string }): Promise<DeliverResult & { newContext?: string }> {
       const paths = submissionPaths(config, input.observatory);
       const pmaps = input.names.filter((n) => n.endsWith('.pmap')).sort();
       const newPmap = pmaps[pmaps.length - 1];

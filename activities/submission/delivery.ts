@@ -25,6 +25,8 @@ export interface DeliverInput {
   names: string[];
   newContext: string;
   uploadedAs: string[];
+  /** The audit records' action, the submission's kind as the original named it (AUDIT_ACTIONS); default 'batch submit'. */
+  action?: string;
 }
 
 export interface DeliverResult {
@@ -75,7 +77,7 @@ export async function prepareAndCommitDelivery(
         return {
           date: now,
           username: input.username,
-          action: 'batch submit',
+          action: input.action ?? 'batch submit',
           filename,
           observatory: input.observatory,
           instrument: row?.instrument ?? '',

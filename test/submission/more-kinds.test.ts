@@ -136,6 +136,10 @@ const cosRmaps = () => {
   return [...imap.selections.values()].filter((n) => n.endsWith('.rmap')).sort();
 };
 
+/** The audit records' actions of a submission's delivery (the original's kind names, §4.6). */
+const auditActions = async (id: string): Promise<string[]> =>
+  [...new Set((await site.db.models.AuditRecord.findAll()).filter((r) => (r.details as { submission?: unknown } | null)?.submission === id).map((r) => r.action))];
+
 it('/submit/reference/: the reference is delivered as it is, no rules made; result page, jpoll and mail as batch submit', async () => {
   clearIngest('alice');
   placeIngest('alice', 'z1r1943el_1dx.fits', cosVariant('s'));
@@ -150,6 +154,7 @@ it('/submit/reference/: the reference is delivered as it is, no rules made; resu
   inContext = name;
   expect((await site.db.models.CatalogFile.findOne({ where: { name } }))!.state).not.toBe('uploaded');
   expect(await editContext()).toBe(edit);
+  expect(await auditActions(id)).toEqual(['submit file']);
   await mailFor(id, /submission READY/);
   await mailFor(id, /submission CONFIRMED/);
   await resultShown(await loggedIn('alice'), id, '(delivered|archiving|archived)');
@@ -200,6 +205,7 @@ it('/delete/reference/ and /add_existing/reference/ make the rmaps the real libr
     const refs = new Set(store.loadContext(p.context.newContext!).referenceNames());
     expect(refs.has(inContext)).toBe(action === 'insert');
     expect(await editContext()).toBe(p.context.newContext);
+    expect(await auditActions(id)).toEqual([action === 'delete' ? 'delete references' : 'add references']);
     await mailFor(id, /submission CONFIRMED/);
     from = p.context.newContext!;
     if (action === 'delete') pmapWithout = from;
@@ -241,6 +247,7 @@ it('/create_contexts/ (a superuser) delivers new imaps and a pmap at once, as th
     expect({ old, text: stripChecksum(mappingText(ours[old]!)) }).toEqual({ old, text: stripChecksum(rename(oracle.files[theirs]!)) });
   }
   expect(store.loadContext(p.context.newContext!).mappingNames()).toContain(olderRmap);
+  expect(await auditActions(id)).toEqual(['new context']);
   await mailFor(id, /submission DELIVERED/);
 });
 

@@ -1,5 +1,6 @@
 // What happened: the audit records (/recent_activity/), each delivery's place in the archive
 // protocol (/delivery_status/), and the submissions' results (/old_results/).
+import { AUDIT_ACTIONS } from '../../workflows/submission-types';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Router } from 'express';
@@ -58,8 +59,8 @@ export function activityPagesRouter(deps: BrowseDeps): Router {
   });
 
   router.get('/old_results/', async (req, res) => {
-    // One 'batch submit' record names the delivery catalog; its details name the submission.
-    const page = await auditRecords(db, { action: 'batch submit' }, 2000);
+    // A delivery's records (one per file and the catalog) name the submission in their details.
+    const page = await auditRecords(db, { action: [...new Set(Object.values(AUDIT_ACTIONS))] }, 2000);
     const results: { submission: string; date: string | null; user: string; instrument: string; description: string; files: string[] }[] = [];
     for (const r of page.rows) {
       const submission = String((r.details as { submission?: unknown }).submission ?? '');

@@ -18,7 +18,7 @@ export interface SubmissionRpcSource extends JpollSource {
 }
 
 /** The submission pages this server serves (crds-protocol.md §5.1), as get_submission_info lists them. */
-export const SUBMISSION_KINDS = ['batch_submit_references', 'certify', 'mark_bad'];
+export const SUBMISSION_KINDS = ['batch_submit_references', 'submit_reference', 'submit_mapping', 'delete_references', 'add_references', 'create_contexts', 'redcat_submit', 'certify', 'mark_bad'];
 
 /** The original's date forms for `since`: 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]' (or ISO 'T'). */
 const SINCE_RE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$/;
