@@ -8,7 +8,7 @@
 // bounded chunks: verifying the DATASUM of a multi-GB HDU reads it once, never all in memory.
 
 import * as fs from 'node:fs';
-import { BLOCK, FitsError, type FitsFile, type Hdu } from './fits';
+import { BLOCK, FitsError, type FitsFile, type FitsWarning, type Hdu } from './fits';
 
 const CHUNK = 8 * 1024 * 1024; // a multiple of 4
 
@@ -133,11 +133,7 @@ function hduLabel(hdu: Hdu): string {
   return `('${name}', ${hdu.ver})`;
 }
 
-export interface AstropyWarning {
-  category: string;
-  module: string;
-  message: string;
-}
+export type AstropyWarning = FitsWarning;
 
 /**
  * CHECKSUM / DATASUM verification of every HDU that carries them. Throws (as astropy's open
