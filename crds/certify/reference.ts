@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
-import { checksumWarnings, tdispWarnings, truncationWarnings } from '../io/fits-checks';
+import { checksumWarnings, primaryVerifyErrors, tdispWarnings, truncationWarnings } from '../io/fits-checks';
 import { readImageData } from '../io/fits-image';
 import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
@@ -29,7 +29,7 @@ import {
   type FileFormat,
   type LoadedTable,
 } from './headers';
-import type { TreeValue } from '../io/asdf';
+import { AsdfError, type TreeValue } from '../io/asdf';
 import { guessAsdfDataModel, guessFitsDataModel, JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
 import { PyStruct, pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
@@ -474,6 +474,11 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
           throw e;
         }
         for (const w of warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
+        // verify('exception'), after what astropy warned about while opening
+        const verifyErrors = primaryVerifyErrors(l.fits);
+        if (verifyErrors.length) {
+          throw new FitsError(`\nVerification reported errors:\nHDU 0:\n${verifyErrors.map((e) => `    ${e}`).join('\n')}\nNote: astropy.io.fits uses zero-based indexing.\n`);
+        }
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
       if (l.historyError) log.error(l.historyError);
@@ -532,6 +537,11 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
       // the JWST data models then fail to open the file the same way
       if (e instanceof FitsError && e === loadError && rmap && rmapError === undefined && opts.observatory === 'jwst' && !filekind.startsWith('pars-')) {
         log.error(`Validation error : JWST Data Models: ${errText(e)}`);
+        return;
+      }
+      // and the JWST and Roman data models cannot open an ASDF file the asdf library cannot
+      if (e instanceof AsdfError && e === loadError && format === 'asdf' && (opts.observatory === 'jwst' || opts.observatory === 'roman')) {
+        log.error(`Validation error : ${errText(e)}`);
         return;
       }
       projectCheck();

@@ -221,3 +221,22 @@ export function tdispWarnings(f: FitsFile): AstropyWarning[] {
   }
   return out;
 }
+
+/**
+ * The primary header checks of astropy's verify('exception') that certify runs on opening a
+ * FITS file (_ImageBaseHDU._verify): an NAXISj keyword beyond NAXIS (e.g. a primary header
+ * without END that ran into the next header). The texts of astropy's VerifyError, or [] when
+ * it passes. (Its other checks, such as the place of EXTEND, are not reproduced.)
+ */
+export function primaryVerifyErrors(f: FitsFile): string[] {
+  const hdu = f.hdus[0];
+  if (!hdu) return [];
+  const out: string[] = [];
+  const naxis = hdu.get('NAXIS');
+  if (typeof naxis !== 'number') return out;
+  for (const c of hdu.cards) {
+    const m = /^NAXIS(\d+)$/.exec(c.keyword);
+    if (m && Number(m[1]) > naxis) out.push(`NAXISj keyword out of range ('${c.keyword}' when NAXIS == ${naxis})`);
+  }
+  return out;
+}

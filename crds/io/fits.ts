@@ -424,7 +424,12 @@ export class FitsFile {
   }
 
   private describe(index: number, cards: Card[], get: (k: string) => CardValue | undefined, headerOffset: number, dataOffset: number, where: string): Hdu {
-    const hduLike = { get };
+    // the structural keywords as astropy's fast header parser (_BasicHeader) reads them to size
+    // the data: a dict, so a keyword repeated (e.g. a primary header without END that runs into
+    // the next header) takes its last value
+    const last = new Map<string, CardValue>();
+    for (const c of cards) if (c.value !== null) last.set(c.keyword, c.value);
+    const hduLike = { get: (k: string) => last.get(k) };
     let kind: HduKind;
     if (index === 0) kind = 'PRIMARY';
     else {

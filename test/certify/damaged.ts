@@ -28,6 +28,8 @@ export interface DamagedFile {
   kind: DamageKind;
   /** what was done to the real file */
   what: string;
+  /** in the suite's fixed sample (CRDS_CERTIFY_DIFF_ALL=1 runs every variant) */
+  sample?: boolean;
 }
 
 const real = (obs: string, name: string): string => path.join(TESTDATA, obs, name);
@@ -73,6 +75,26 @@ function withUseafter(bytes: Buffer, value: string): Buffer {
   throw new Error('no USEAFTER card found');
 }
 
+/** The variants the suite runs (a few per class; the rest run with CRDS_CERTIFY_DIFF_ALL=1). */
+const SAMPLE = new Set([
+  'hst/last-cut-data/y951738kl_hv.fits',
+  'hst/last-stray/y951738kl_hv.fits',
+  'hst/last-stray-text/y951738kl_hv.fits',
+  'jwst/last-cut-data/jwst_miri_flat_slitlessprism.fits',
+  'jwst/noend-sci/jwst_miri_ipc_0004.fits',
+  'hst/noend-last/y951738kl_hv.fits',
+  'hst/sci-cut-mid/hst_acs_biasfile_0001.fits',
+  'jwst/sci-cut-mid/jwst_miri_ipc_0004.fits',
+  'jwst/asdf-cut-60/jwst_miri_distortion_0001.asdf',
+  'jwst/asdf-cut-blocks/jwst_nircam_specwcs_0010.asdf',
+  'hst/useafter-4/y951738kl_hv.fits',
+  'jwst/useafter-0/jwst_miri_ipc_0004.fits',
+  'jwst/useafter-15/jwst_miri_ipc_0004.fits',
+  'hst/renamed-instrument/hst_wfc3_darkfile_9990.rmap',
+  'hst/renamed-imap/hst_wfc3_9990.imap',
+  'jwst/renamed-instrument/jwst_nircam_ipc_9990.rmap',
+]);
+
 /** Generate the damaged variants; their paths and classes. */
 export function damagedFiles(): DamagedFile[] {
   const out: DamagedFile[] = [];
@@ -80,7 +102,7 @@ export function damagedFiles(): DamagedFile[] {
     const file = path.join(DAMAGED_DIR, obs, variant, name);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, bytes);
-    out.push({ file, kind, what });
+    out.push({ file, kind, what, sample: SAMPLE.has(`${obs}/${variant}/${name}`) });
   };
 
   // --- last-hdu: a COS table (primary + 2 tables), an ACS image set, a MIRI flat, a table of many blocks
