@@ -74,17 +74,3 @@ export function anydate(s: string): Date {
     throw new DateValueError(`Invalid Anydate format ${pyRepr(s)}`);
   }
 }
-
-/** timestamp.reformat_date for USEAFTER → 'YYYY-MM-DD HH:MM:SS' (the forms references use). */
-export function reformatUseafter(useafter: string): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const fmt = (d: Date): string =>
-    `${String(d.getUTCFullYear()).padStart(4, '0')}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
-  const iso = /^(\d\d\d\d)-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?$/.exec(useafter.trim());
-  if (iso) return fmt(checkedDate(+iso[1], +iso[2], +iso[3], +(iso[4] ?? 0), +(iso[5] ?? 0), +(iso[6] ?? 0)));
-  const syb = /^([A-Za-z]{3,10})\s+(\d{1,2}),?\s+(\d{4})(\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\s*(am|pm|AM|PM)?)?\s*$/.exec(useafter.trim());
-  if (syb) return fmt(sybdate(useafter.trim()));
-  const slash = /^(\d\d)\/(\d\d)\/(\d\d\d\d)$/.exec(useafter.trim());
-  if (slash) return fmt(slashdate(useafter.trim()));
-  throw new DateValueError(`Bad USEAFTER time format = ${pyRepr(useafter)}`);
-}

@@ -131,21 +131,24 @@ function checkDiffs(diffs: Difference[], log: Log): void {
 }
 
 /**
- * rmap.get_equivalent_mapping: the mapping of `context` playing the same role as `m` (the file
- * `file`), with the real warnings when the context has no such instrument or type.
+ * PipelineContext.get_equivalent_mapping: the mapping of `context` playing the role of the
+ * file `file`, found by the file's name (its extension, and the instrument and type that
+ * utils.get_file_properties reads from the name, or from the header when the name does not
+ * decompose), not by the instrument the mapping's header names; with the real warnings when
+ * the context has no such instrument or type.
  */
-function equivalentMapping(context: PipelineContext, m: Mapping, file: string, log: Log): Mapping | undefined {
-  if (m instanceof PipelineContext) return context;
+function equivalentMapping(context: PipelineContext, file: string, props: { instrument: string; filekind: string }, log: Log): Mapping | undefined {
+  if (file.endsWith('.pmap')) return context;
   let imap: InstrumentContext;
   try {
-    imap = context.getImap(m instanceof InstrumentContext ? m.instrument : (m as ReferenceMapping).instrument);
+    imap = context.getImap(props.instrument);
   } catch {
     log.warning(`No equivalent instrument in ${pyRepr(context.name)} corresponding to ${pyRepr(file)}`);
     return undefined;
   }
-  if (m instanceof InstrumentContext) return imap;
+  if (file.endsWith('.imap')) return imap;
   try {
-    return imap.getRmap((m as ReferenceMapping).filekind);
+    return imap.getRmap(props.filekind);
   } catch {
     log.warning(`No equivalent filekind in ${pyRepr(imap.name)} corresponding to ${pyRepr(file)}`);
     return undefined;
@@ -199,6 +202,8 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
     (nameInstrument === '' || instruments.has(nameInstrument)) &&
     (nameFilekind === '' || filekinds.has(nameFilekind)) &&
     (opts.observatory !== 'roman' || /^\d*$/.test(serial));
+  // the file's properties as utils.get_file_properties gives them: from its name, else its header
+  const props = { instrument: nameInstrument, filekind: nameFilekind };
   if (!decomposes) {
     // properties_inside_mapping: the header must name them
     // (an .imap has no filekind, so an unusual .imap name always fails)
@@ -210,6 +215,12 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
         // the locators load it with the checksum verified (fetch_mapping; Roman's load_mapping)
         const verified = sum?.t === 'str' && sum.v === mappingChecksum(text);
         inside = h.has('instrument') && h.has('filekind') && verified;
+        const str = (k: string): string => {
+          const v = h.get(k);
+          return v?.t === 'str' ? v.v.toLowerCase() : '';
+        };
+        props.instrument = str('instrument');
+        props.filekind = str('filekind');
       } catch {
         inside = false;
       }
@@ -239,7 +250,7 @@ export function certifyMapping(file: string, opts: MappingCertifyOptions, log: L
   if (opts.store && opts.context) {
     try {
       const context = opts.store.loadContext(opts.context);
-      const old = equivalentMapping(context, mapping, file, log);
+      const old = equivalentMapping(context, file, props, log);
       if (!old) log.info(`No predecessor for ${pyRepr(name)} relative to context ${pyRepr(opts.context)}`);
       else if (old.name !== name) {
         const store = opts.store;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitsError, FitsFile } from '../io/fits';
-import { checksumWarnings, tdispWarnings, truncationWarnings } from '../io/fits-checks';
+import { checksumWarnings, primaryVerifyErrors, tdispWarnings, truncationWarnings } from '../io/fits-checks';
 import { readImageData } from '../io/fits-image';
 import { readGeisHeader } from '../io/geis';
 import type { CellValue } from '../io/fits-tables';
@@ -17,7 +17,7 @@ import { diffAction, mappingDifferences } from '../diff';
 import { insertionFailure, wildcardExpansions } from './group';
 import { tpnValidValues } from './mapping_validate';
 import { rmapInsertReferences } from '../refactor';
-import { reformatUseafter } from './dates';
+import { reformatDate } from '../timestamp';
 import {
   arrayStruct,
   fileFormat,
@@ -29,7 +29,7 @@ import {
   type FileFormat,
   type LoadedTable,
 } from './headers';
-import type { TreeValue } from '../io/asdf';
+import { AsdfError, type TreeValue } from '../io/asdf';
 import { guessAsdfDataModel, guessFitsDataModel, JWST_STATIC_PAIRS, jwstDmToFits, jwstFitsToDm } from './jwst';
 import { PyStruct, pyRepr, type PyValue } from './pyexpr';
 import { loadSpecs, type ObservatorySpecs } from './tpn';
@@ -173,11 +173,14 @@ function translatePatterns(header: RawHeader, translations: Record<string, strin
   }
 }
 
-/** The USEAFTER of any observatory's header, reformatted 'YYYY-MM-DD HH:MM:SS' (the locators' reformat_date). */
+/**
+ * The USEAFTER of any observatory's header, reformatted 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+ * (timestamp.reformat_useafter: every form timestamp.parse_date accepts, crds/timestamp.ts).
+ */
 function formattedUseafter(header: RawHeader): string {
   const ua = String(header.get('USEAFTER') ?? header.get('META.USEAFTER') ?? header.get('ROMAN.META.USEAFTER') ?? 'UNDEFINED');
   try {
-    return reformatUseafter(ua);
+    return reformatDate(ua);
   } catch {
     throw new CheckError(`Bad USEAFTER time format = ${pyRepr(ua)}`);
   }
@@ -312,6 +315,8 @@ interface Loaded {
   tree?: TreeValue;
   /** the ASDF reader's logged history error */
   historyError?: string;
+  /** why the tables cannot be read (a table HDU cut short) */
+  tablesError?: string;
 }
 
 function loadRaw(filepath: string, format: FileFormat): Loaded {
@@ -361,6 +366,21 @@ function modeDictionary(genericName: string, basename: string, tab: LoadedTable,
   return new Map([...modes].map(([k, m]) => [k, m.row]));
 }
 
+/** utils.file_to_instrument by name: "_<instrument>_" in the name, or the name starts "<instrument>_". */
+function nameNamesInstrument(basename: string, specsRoot: string): boolean {
+  const name = basename.toLowerCase();
+  for (const obs of ['hst', 'jwst', 'roman']) {
+    let instruments: string[];
+    try {
+      instruments = loadSpecs(specsRoot, obs).instruments();
+    } catch {
+      continue;
+    }
+    if (instruments.some((i) => name.includes(`_${i}_`) || name.startsWith(`${i}_`))) return true;
+  }
+  return false;
+}
+
 /** Certify one reference file; findings go to `log`. */
 export function certifyReference(filepath: string, opts: ReferenceCertifyOptions, log: Log): void {
   const specs = loadSpecs(opts.specsRoot, opts.observatory);
@@ -380,6 +400,17 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
     return loaded.raw;
   };
   try {
+    // utils.file_to_observatory: a FITS file whose name names no instrument has every HDU
+    // header read before it is certified; when astropy cannot read them, that failure is the
+    // file's only finding (a "Validation error", after what astropy warned about)
+    if (format === 'fits' && !nameNamesInstrument(basename, opts.specsRoot)) {
+      try {
+        lazyRaw();
+      } catch (e) {
+        if (e instanceof FitsError) for (const w of e.warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
+        throw e;
+      }
+    }
     const { instrument, filekind } = referenceProperties(filepath, opts.observatory, specs, lazyRaw);
     let rmap: ReferenceMapping | undefined;
     // get_corresponding_rmap's failure (an instrument or type the context lacks, or declares
@@ -405,6 +436,13 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
           log.error(`Validation error : JWST Data Models: ${problem}`);
           return;
         }
+        // the data models read every HDU's data: one the file holds only in part fails the open
+        const cut = loaded?.fits?.hdus.find((h) => h.dataOffset + h.dataSize > loaded!.fits!.size);
+        if (cut) {
+          const held = Math.max(0, loaded!.fits!.size - cut.dataOffset);
+          log.error(`Validation error : JWST Data Models: cannot reshape array of size ${held} into shape (${cut.shape.join(', ')}${cut.shape.length === 1 ? ',' : ''})`);
+          return;
+        }
         // the class the data models open it as (the schema validation that follows is theirs)
         const guess = loaded?.fits ? guessFitsDataModel(filepath, loaded.fits) : loaded?.tree !== undefined ? guessAsdfDataModel(filepath, loaded.tree) : undefined;
         if (guess?.warning) log.warning(`NoTypeWarning : stdatamodels.jwst.datamodels.util : ${guess.warning}`);
@@ -426,7 +464,7 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         if (l.fits.hdus.some((h) => h.name === 'ASDF')) log.error('FITS files must not include an ASDF extension');
         log.info(`FITS file ${pyRepr(basename)} conforms to FITS standards.`);
         // what astropy warns about while the real tool opens the file (checksums verified)
-        const warnings = truncationWarnings(l.fits);
+        const warnings = [...truncationWarnings(l.fits), ...l.fits.walkWarnings];
         try {
           warnings.push(...checksumWarnings(l.fits), ...tdispWarnings(l.fits));
         } catch (e) {
@@ -436,6 +474,11 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
           throw e;
         }
         for (const w of warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
+        // verify('exception'), after what astropy warned about while opening
+        const verifyErrors = primaryVerifyErrors(l.fits);
+        if (verifyErrors.length) {
+          throw new FitsError(`\nVerification reported errors:\nHDU 0:\n${verifyErrors.map((e) => `    ${e}`).join('\n')}\nNote: astropy.io.fits uses zero-based indexing.\n`);
+        }
         l.header.set('FILE_FORMAT', 'FITS');
       } else l.header.set('FILE_FORMAT', format.toUpperCase());
       if (l.historyError) log.error(l.historyError);
@@ -482,15 +525,32 @@ export function certifyReference(filepath: string, opts: ReferenceCertifyOptions
         }
       }
       for (const v of validators) if ((header.get(v.complexName) ?? null) === null) header.set(v.complexName, 'UNDEFINED');
-      if (l.fits && (validators.some((v) => v.info.keytype === 'C') || modeColumns.length)) l.tables = loadFitsTables(l.fits);
+      if (l.fits && (validators.some((v) => v.info.keytype === 'C') || modeColumns.length)) {
+        // astropy keeps an HDU whose data is cut short; reading its table fails (numpy's words)
+        const f = l.fits;
+        if (f.hdus.some((h) => (h.kind === 'BINTABLE' || h.kind === 'TABLE') && h.dataOffset + h.dataSize > f.size)) l.tablesError = 'buffer is too small for requested array';
+        else l.tables = loadFitsTables(f);
+      }
     } catch (e) {
+      if (e instanceof FitsError && e === loadError) for (const w of e.warnings) log.warning(`${w.category} : ${w.module} : ${w.message}`);
       log.error(`Error loading : ${errText(e)}`);
+      // the JWST data models then fail to open the file the same way
+      if (e instanceof FitsError && e === loadError && rmap && rmapError === undefined && opts.observatory === 'jwst' && !filekind.startsWith('pars-')) {
+        log.error(`Validation error : JWST Data Models: ${errText(e)}`);
+        return;
+      }
+      // and the JWST and Roman data models cannot open an ASDF file the asdf library cannot
+      if (e instanceof AsdfError && e === loadError && format === 'asdf' && (opts.observatory === 'jwst' || opts.observatory === 'roman')) {
+        log.error(`Validation error : ${errText(e)}`);
+        return;
+      }
       projectCheck();
       return;
     }
     const l = loaded!;
     const tables = {
       columnValues(name: string): PyValue[][] | undefined {
+        if (l.tablesError) throw new CheckError(l.tablesError);
         const out: PyValue[][] = [];
         for (const t of l.tables) {
           const i = t.colnames.indexOf(name.toUpperCase());
@@ -606,6 +666,7 @@ function certifyReferenceModes(
         log.warning(`Failed to obtain reference comparison file ${pyRepr(oldName)} : not available from the catalog`);
       }
     }
+    if (l.tablesError) throw new CheckError(l.tablesError);
     if (!oldPath) {
       for (const t of l.tables) modeDictionary('new reference', basename, t, modeColumns, log);
       log.warning(`No comparison reference for ${pyRepr(basename)} in context ${pyRepr(opts.context ?? 'None')}. Skipping tables comparison.`);

@@ -28,7 +28,7 @@ export const MAX_TREE_NODES = 1_000_000;
 const BLOCK_MAGIC = Buffer.from([0xd3, 0x42, 0x4c, 0x4b]);
 
 /** The YAML text of an ASDF file, and its #ASDF_STANDARD version. */
-export function readAsdfYaml(filepath: string): { yaml: string; standardVersion?: string; fileVersion?: string } {
+export function readAsdfYaml(filepath: string): { yaml: string; standardVersion?: string; fileVersion?: string; treeEnd: number } {
   const name = path.basename(filepath);
   const fd = fs.openSync(filepath, 'r');
   try {
@@ -67,7 +67,7 @@ export function readAsdfYaml(filepath: string): { yaml: string; standardVersion?
       throw new AsdfError(`${name}: no YAML tree (no '---' document start)`);
     }
     if (end < 0) throw new AsdfError(`${name}: YAML tree not terminated by '...' (truncated file?)`);
-    return { yaml: text, standardVersion, fileVersion };
+    return { yaml: text, standardVersion, fileVersion, treeEnd: end };
   } finally {
     fs.closeSync(fd);
   }
@@ -126,8 +126,44 @@ function parseYamlText(text: string, name: string): TreeValue {
 
 /** The tree of an ASDF file, with its ASDF Standard version. */
 export function readAsdfTree(filepath: string): { tree: TreeValue; standardVersion?: string } {
-  const { yaml, standardVersion } = readAsdfYaml(filepath);
-  return { tree: parseYamlText(yaml, path.basename(filepath)), standardVersion };
+  const { yaml, standardVersion, treeEnd } = readAsdfYaml(filepath);
+  const tree = parseYamlText(yaml, path.basename(filepath));
+  checkBlockHeaders(filepath, treeEnd);
+  return { tree, standardVersion };
+}
+
+/**
+ * The binary block headers after the tree, as the asdf library reads them when it opens a file
+ * (its data is read lazily): a header the file holds only in part fails the open with the
+ * words of Python's struct.unpack_from. Each header is 48 bytes (flags, compression,
+ * allocated_size, used_size, data_size, checksum); the walk steps over allocated_size.
+ */
+function checkBlockHeaders(filepath: string, start: number): void {
+  const fd = fs.openSync(filepath, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    // the first block starts at the first block magic after the tree (padding may come between)
+    const gap = Buffer.alloc(Math.max(0, Math.min(64 * 1024, size - start)));
+    const first = gap.subarray(0, fs.readSync(fd, gap, 0, gap.length, start)).indexOf(BLOCK_MAGIC);
+    if (first < 0) return;
+    let pos = start + first;
+    for (let n = 0; n < 100_000 && pos < size; n++) {
+      const lead = Buffer.alloc(6);
+      const got = fs.readSync(fd, lead, 0, 6, pos);
+      if (got < 4 || !lead.subarray(0, 4).equals(BLOCK_MAGIC)) return; // block index or other trailing content
+      const headerSize = got === 6 ? lead.readUInt16BE(4) : 0;
+      const want = Math.max(48, headerSize);
+      const header = Buffer.alloc(want);
+      const held = got === 6 ? fs.readSync(fd, header, 0, want, pos + 6) : 0;
+      if (held < 48) {
+        throw new AsdfError(`unpack_from requires a buffer of at least 48 bytes for unpacking 48 bytes at offset 0 (actual buffer size is ${held})`);
+      }
+      const allocated = Number(header.readBigUInt64BE(8));
+      pos += 6 + headerSize + allocated;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The tree of a plain YAML reference file. */

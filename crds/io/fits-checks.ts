@@ -8,7 +8,7 @@
 // bounded chunks: verifying the DATASUM of a multi-GB HDU reads it once, never all in memory.
 
 import * as fs from 'node:fs';
-import { BLOCK, FitsError, type FitsFile, type Hdu } from './fits';
+import { BLOCK, FitsError, type FitsFile, type FitsWarning, type Hdu } from './fits';
 
 const CHUNK = 8 * 1024 * 1024; // a multiple of 4
 
@@ -133,11 +133,7 @@ function hduLabel(hdu: Hdu): string {
   return `('${name}', ${hdu.ver})`;
 }
 
-export interface AstropyWarning {
-  category: string;
-  module: string;
-  message: string;
-}
+export type AstropyWarning = FitsWarning;
 
 /**
  * CHECKSUM / DATASUM verification of every HDU that carries them. Throws (as astropy's open
@@ -222,6 +218,25 @@ export function tdispWarnings(f: FitsFile): AstropyWarning[] {
       }
       if (msg) out.push({ category: 'VerifyWarning', module: 'astropy.io.fits.column', message: `Invalid keyword for column ${i}: ${msg}` });
     }
+  }
+  return out;
+}
+
+/**
+ * The primary header checks of astropy's verify('exception') that certify runs on opening a
+ * FITS file (_ImageBaseHDU._verify): an NAXISj keyword beyond NAXIS (e.g. a primary header
+ * without END that ran into the next header). The texts of astropy's VerifyError, or [] when
+ * it passes. (Its other checks, such as the place of EXTEND, are not reproduced.)
+ */
+export function primaryVerifyErrors(f: FitsFile): string[] {
+  const hdu = f.hdus[0];
+  if (!hdu) return [];
+  const out: string[] = [];
+  const naxis = hdu.get('NAXIS');
+  if (typeof naxis !== 'number') return out;
+  for (const c of hdu.cards) {
+    const m = /^NAXIS(\d+)$/.exec(c.keyword);
+    if (m && Number(m[1]) > naxis) out.push(`NAXISj keyword out of range ('${c.keyword}' when NAXIS == ${naxis})`);
   }
   return out;
 }

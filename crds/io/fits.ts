@@ -26,6 +26,8 @@ const MAX_HDUS = 10_000;
 export const DEFAULT_TABLE_BUDGET = 512 * 1024 * 1024;
 
 export class FitsError extends Error {
+  /** what astropy warned about before it failed (FitsFile.open: the walk's warnings) */
+  warnings: FitsWarning[] = [];
   constructor(message: string) {
     super(message);
     this.name = 'FitsError';
@@ -54,6 +56,13 @@ export interface Card {
   comment: string;
   /** the 80-character image(s), for diagnostics */
   raw: string;
+}
+
+/** A Python warning astropy gives about a file: category, module, message. */
+export interface FitsWarning {
+  category: string;
+  module: string;
+  message: string;
 }
 
 export type HduKind = 'PRIMARY' | 'IMAGE' | 'BINTABLE' | 'TABLE' | 'UNKNOWN';
@@ -258,6 +267,8 @@ export class FitsFile {
   readonly size: number;
   /** bytes read so far (header blocks and table data): the benchmark reports it */
   bytesRead = 0;
+  /** what astropy warns about while it walks the HDUs (see walk), in order */
+  readonly walkWarnings: FitsWarning[] = [];
   private fd: number;
   readonly basename: string;
 
@@ -273,7 +284,12 @@ export class FitsFile {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new FitsError(`${path.basename(filepath)}: not a regular file`);
       const f = new FitsFile(filepath, fd, st.size);
-      f.walk(options.maxHdus ?? MAX_HDUS);
+      try {
+        f.walk(options.maxHdus ?? MAX_HDUS);
+      } catch (e) {
+        if (e instanceof FitsError) e.warnings = [...f.walkWarnings];
+        throw e;
+      }
       return f;
     } catch (e) {
       fs.closeSync(fd);
@@ -286,34 +302,103 @@ export class FitsFile {
     this.fd = -1;
   }
 
+  /**
+   * Walk the HDUs as astropy's HDUList does (_read_next_hdu): the primary header must be
+   * complete, but after it each HDU is read where the previous one's padded data ends, and
+   *   - an HDU whose data (or padding) the file does not hold is kept: astropy warns "File may
+   *     have been truncated" (fits-checks.ts truncationWarnings) and only fails when the data
+   *     is read;
+   *   - the end of the file there ends the list;
+   *   - trailing zero bytes end it with astropy's "Unexpected extra padding" warning;
+   *   - stray bytes that are not a whole number of blocks end it with its VerifyWarning
+   *     "Error validating header for HDU #n" (Header size is not multiple of 2880);
+   *   - whole blocks without END fail the open ("Header missing END card.", an OSError).
+   */
   private walk(maxHdus: number): void {
     let offset = 0;
     const name = this.basename;
-    while (offset < this.size && this.hdus.length < maxHdus) {
+    while (this.hdus.length < maxHdus) {
       const index = this.hdus.length;
       const where = `${name}: HDU ${index}`;
-      if (index > 0) {
-        // Trailing zero / blank padding after the last HDU is tolerated, as astropy does.
-        const peek = readAt(this.fd, offset, Math.min(BLOCK, this.size - offset));
-        if (peek.every((b) => b === 0 || b === 0x20)) break;
-      }
-      const text = this.readHeaderText(offset, where);
+      if (index > 0 && offset >= this.size) break; // astropy: EOFError, the list is complete
+      const text = index === 0 ? this.readHeaderText(offset, where) : this.readExtensionHeaderText(offset, index);
+      if (text === undefined) break;
       const cards = parseCards(text, where);
       const get = cardGetter(cards);
       const hdu = this.describe(index, cards, get, offset, offset + text.length, where);
       this.hdus.push(hdu);
-      const padded = Math.ceil(hdu.dataSize / BLOCK) * BLOCK;
-      if (hdu.dataOffset + hdu.dataSize > this.size) {
-        throw new FitsError(
-          `${where}: file is truncated: the header announces ${hdu.dataSize} bytes of data at offset ${hdu.dataOffset} but the file has ${this.size} bytes`,
-        );
-      }
-      offset = hdu.dataOffset + padded;
+      offset = hdu.dataOffset + Math.ceil(hdu.dataSize / BLOCK) * BLOCK;
     }
     if (this.hdus.length === 0) throw new FitsError(`${name}: empty file, no FITS header`);
   }
 
-  /** The header text of the HDU at `offset`, through the block holding END. */
+  /**
+   * The header text of an extension at `offset` (Header._from_blocks and _check_padding), or
+   * undefined when astropy ends the HDU list there (with the warning it gives).
+   */
+  private readExtensionHeaderText(offset: number, index: number): string | undefined {
+    const parts: Buffer[] = [];
+    let endFound = false;
+    let length = 0;
+    for (let b = 0; b < MAX_HEADER_BLOCKS && !endFound; b++) {
+      const pos = offset + b * BLOCK;
+      if (pos >= this.size) break;
+      const block = readAt(this.fd, pos, BLOCK);
+      this.bytesRead += block.length;
+      parts.push(block);
+      length += block.length;
+      // decode_ascii: bytes beyond ASCII are replaced, with a warning (once per file is enough)
+      if (block.some((x) => x > 0x7f) && !this.walkWarnings.some((w) => w.module === 'astropy.io.fits.util')) {
+        this.walkWarnings.push({
+          category: 'AstropyUserWarning',
+          module: 'astropy.io.fits.util',
+          message: 'non-ASCII characters are present in the FITS file header and have been replaced by "?" characters',
+        });
+      }
+      const text = block.toString('latin1');
+      for (let c = 0; c + 3 <= text.length; c += CARD) {
+        if (text.startsWith('END', c) && text.slice(c + 3, c + CARD).trim() === '') {
+          endFound = true;
+          break;
+        }
+      }
+      if (block.length < BLOCK) break;
+    }
+    const bytes = Buffer.concat(parts, length);
+    const isEof = !endFound;
+    if (bytes.length && bytes[bytes.length - 1] === 0) {
+      if (isEof && bytes.every((x) => x === 0)) {
+        this.walkWarnings.push({
+          category: 'AstropyUserWarning',
+          module: 'astropy.io.fits.header',
+          message: 'Unexpected extra padding at the end of the file.  This padding may not be preserved when saving changes.',
+        });
+        return undefined;
+      }
+      this.walkWarnings.push({
+        category: 'AstropyUserWarning',
+        module: 'astropy.io.fits.header',
+        message: 'Header block contains null bytes instead of spaces for padding, and is not FITS-compliant. Nulls may be replaced with spaces upon writing.',
+      });
+    }
+    if (bytes.length % BLOCK !== 0) {
+      this.walkWarnings.push({
+        category: 'VerifyWarning',
+        module: 'astropy.io.fits.hdu.hdulist',
+        // as the real tool logs it: astropy's line breaks dropped
+        message: `Error validating header for HDU #${index} (note: Astropy uses zero-based indexing).    Header size is not multiple of ${BLOCK}: ${bytes.length}There may be extra bytes after the last HDU or the file is corrupted.`,
+      });
+      return undefined;
+    }
+    if (!endFound) throw new FitsError('Header missing END card.');
+    const text = bytes.toString('latin1');
+    if (!text.startsWith('XTENSION=')) {
+      throw new FitsError(`${this.basename}: HDU ${index}: expected an XTENSION card at offset ${offset}, found ${JSON.stringify(text.slice(0, 20))}`);
+    }
+    return text;
+  }
+
+  /** The primary header text, through the block holding END. */
   private readHeaderText(offset: number, where: string): string {
     const parts: string[] = [];
     for (let b = 0; b < MAX_HEADER_BLOCKS; b++) {
@@ -325,11 +410,8 @@ export class FitsFile {
         throw new FitsError(`${where}: file is truncated inside a header block (${block.length} of ${BLOCK} bytes at offset ${pos})`);
       }
       const text = block.toString('latin1');
-      if (b === 0 && offset === 0 && !text.startsWith('SIMPLE  =')) {
+      if (b === 0 && !text.startsWith('SIMPLE  =')) {
         throw new FitsError(`${where}: not a FITS file (no SIMPLE card at the start)`);
-      }
-      if (b === 0 && offset > 0 && !text.startsWith('XTENSION=')) {
-        throw new FitsError(`${where}: expected an XTENSION card at offset ${offset}, found ${JSON.stringify(text.slice(0, 20))}`);
       }
       parts.push(text);
       for (let c = 0; c < BLOCK; c += CARD) {
@@ -342,7 +424,12 @@ export class FitsFile {
   }
 
   private describe(index: number, cards: Card[], get: (k: string) => CardValue | undefined, headerOffset: number, dataOffset: number, where: string): Hdu {
-    const hduLike = { get };
+    // the structural keywords as astropy's fast header parser (_BasicHeader) reads them to size
+    // the data: a dict, so a keyword repeated (e.g. a primary header without END that runs into
+    // the next header) takes its last value
+    const last = new Map<string, CardValue>();
+    for (const c of cards) if (c.value !== null) last.set(c.keyword, c.value);
+    const hduLike = { get: (k: string) => last.get(k) };
     let kind: HduKind;
     if (index === 0) kind = 'PRIMARY';
     else {

@@ -207,3 +207,23 @@ export function oracleKeys(r: OracleResult): Set<string> {
 export function ourKeys(r: CertifyResult): Set<string> {
   return new Set(r.findings.filter((f) => f.level !== 'INFO').map((f) => findingKey(f.level, f.message)));
 }
+
+/**
+ * The suite runs a fixed sample (about one file in twenty of each extension, evenly spread over
+ * the sorted list, so every kind of file is covered and the same files run each time);
+ * CRDS_CERTIFY_DIFF_ALL=1 runs every file (bench/certify-differential does), and
+ * CRDS_CERTIFY_DIFF_FILES=regex picks files by name instead.
+ */
+export function fixedSample(files: string[], every = 20): string[] {
+  const byExt = new Map<string, string[]>();
+  for (const f of [...files].sort()) {
+    const ext = f.slice(f.lastIndexOf('.'));
+    byExt.set(ext, [...(byExt.get(ext) ?? []), f]);
+  }
+  const out: string[] = [];
+  for (const group of byExt.values()) {
+    const n = Math.ceil(group.length / every);
+    for (let i = 0; i < n; i++) out.push(group[Math.floor((i * group.length) / n)]);
+  }
+  return out.sort();
+}

@@ -17,13 +17,15 @@
 // process per core (no per-file start-up or context loading, no state shared between files),
 // the next file going to whichever process is free.
 //
-// CRDS_CERTIFY_DIFF_FILES=regex limits the files (for iteration); CRDS_CERTIFY_DIFF_VERBOSE=1
+// The suite certifies a fixed sample of these files (fixedSample below); CRDS_CERTIFY_DIFF_ALL=1
+// all of them (bench/certify-differential). CRDS_CERTIFY_DIFF_FILES=regex limits the files (for iteration); CRDS_CERTIFY_DIFF_VERBOSE=1
 // lists every difference; CRDS_CERTIFY_DIFF_REUSE=FILE keeps the real tool's answers between
 // iterations (opt-in; the test as run by CI always runs the real tool; delete FILE whenever
 // what the real tool reads changes: oracle, specs, data).
 import * as fs from 'node:fs';
 import {
   certifiableFiles,
+  fixedSample,
   oracleKeys,
   ourKeys,
   runOracle,
@@ -62,7 +64,8 @@ const ONLY = process.env.CRDS_CERTIFY_DIFF_FILES ? new RegExp(process.env.CRDS_C
 
 describe('certify: differential against the real crds certify', () => {
   // the shared test data, plus small synthetic edge cases written to os.tmpdir() (./synthetic.ts)
-  const files = [...certifiableFiles(), ...syntheticFiles()].filter((f) => !ONLY || ONLY.test(f));
+  const all = [...certifiableFiles(), ...syntheticFiles()];
+  const files = ONLY ? all.filter((f) => ONLY.test(f)) : process.env.CRDS_CERTIFY_DIFF_ALL ? all : fixedSample(all);
   let oracle: OracleResult[] = [];
 
   beforeAll(async () => {
