@@ -2,10 +2,11 @@
 // a file (/uses/<name>).
 import { Router, type Request } from 'express';
 import { differenceToJson } from '../../crds/diff';
-import { auditRecords, CursorError, facetCounts, searchFiles, SORT_COLUMNS, type FileFilters, type SortKey } from '../../db/browse';
+import { auditRecords, CursorError, facetCounts, searchFiles, SORT_COLUMNS, type FacetCounts, type FileFilters, type SortKey } from '../../db/browse';
 import { fileInfo } from '../../db/catalog';
 import { FILE_NAME_RE } from '../../db/catalog-import';
 import type { AuditRecordRow, CatalogFileRow } from '../../db/models';
+import { GenerationCache } from './page-cache';
 import { badRequest, notFound, param, respond, wantsJson } from './respond';
 import { rmapRows, type RmapRow } from './rules-index';
 import type { BrowseDeps } from './deps';
@@ -91,10 +92,23 @@ export function linkNames(text: string, known: ReadonlySet<string>): { text: str
   return parts;
 }
 
+interface FilePage {
+  data: Record<string, unknown>;
+  text?: { text: string; link?: string }[];
+  diffError?: string;
+  isMapping: boolean;
+  /** approximate bytes held */
+  weight: number;
+}
+
 export function catalogPagesRouter(deps: BrowseDeps): Router {
   const router = Router();
   const { db, config } = deps;
   const mappingText = (name: string) => deps.mappingText(name);
+  // Answers per catalog generation (page-cache.ts): a search's page of rows and its facet
+  // counts by filters, sort and cursor; a file page's data by name (null: not in the catalog).
+  const searches = new GenerationCache<{ files: ReturnType<typeof fileSummary>[]; nextCursor?: string; facets: FacetCounts }>(db, 2000);
+  const filePages = new GenerationCache<FilePage | null>(db, 64 * 1024 * 1024, (p) => p?.weight ?? 100);
 
   router.get('/browse_db/', async (req, res) => {
     let filters: FileFilters;
@@ -117,16 +131,18 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
     const after = param(req, 'after') || undefined;
     let page;
     try {
-      page = await searchFiles(db, filters, { sort, descending: order === 'desc', limit, after });
+      page = await searches.get(JSON.stringify([filters, sort, order, limit, after]), async () => {
+        const found = await searchFiles(db, filters, { sort, descending: order === 'desc', limit, after });
+        return { files: found.rows.map(fileSummary), nextCursor: found.nextCursor, facets: await facetCounts(db, filters) };
+      });
     } catch (err) {
       if (err instanceof CursorError) return badRequest(req, res, err.message);
       throw err;
     }
-    const facets = await facetCounts(db, filters);
+    const { facets, files } = page;
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query)) if (k !== 'after' && k !== 'format' && typeof v === 'string' && v) query.set(k, v);
     const next = page.nextCursor ? `/browse_db/?${new URLSearchParams([...query, ['after', page.nextCursor]]).toString()}` : null;
-    const files = page.rows.map(fileSummary);
     const sortLink = (key: string) => {
       const q = new URLSearchParams(query);
       q.delete('after');
@@ -162,8 +178,16 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
 
   router.get('/browse/:name', async (req, res) => {
     const { name } = req.params as Record<string, string>;
-    const row = FILE_NAME_RE.test(name) ? await db.models.CatalogFile.findOne({ where: { name } }) : null;
-    if (!row) return notFound(req, res, `No file named '${name}' in the catalog.`);
+    const page = FILE_NAME_RE.test(name) ? await filePages.get(name, () => filePage(name)) : null;
+    if (!page) return notFound(req, res, `No file named '${name}' in the catalog.`);
+    const { data, text, diffError, isMapping } = page;
+    respond(req, res, 'browse-file', { title: name, ...data, text, diffError, isMapping }, data);
+  });
+
+  /** A file page's data, for the cache (null when the catalog has no such file). */
+  const filePage = async (name: string): Promise<FilePage | null> => {
+    const row = await db.models.CatalogFile.findOne({ where: { name } });
+    if (!row) return null;
     const isMapping = row.type === 'mapping';
     const [used, audit, children] = await Promise.all([
       uses(name),
@@ -233,8 +257,10 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
       diff_vs_parent: diff ?? null,
       download,
     };
-    respond(req, res, 'browse-file', { title: name, ...data, text, diffError, isMapping }, data);
-  });
+    // Weighed by its text and rows, roughly their bytes in memory.
+    const weight = 2 * (JSON.stringify(data).length + (text ?? []).reduce((n, p) => n + p.text.length + 40, 0));
+    return { data, text, diffError, isMapping, weight };
+  };
 
   const rmapRowsOf = (name: string): RmapRow[] | null => {
     try {
