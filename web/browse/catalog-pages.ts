@@ -9,7 +9,7 @@ import type { AuditRecordRow, CatalogFileRow } from '../../db/models';
 import { GenerationCache } from './page-cache';
 import { badRequest, notFound, param, respond, wantsJson } from './respond';
 import { rmapRows, type RmapRow } from './rules-index';
-import type { BrowseDeps } from './deps';
+import type { BrowseDeps, UsesReport } from './deps';
 
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -92,11 +92,18 @@ export function linkNames(text: string, known: ReadonlySet<string>): { text: str
   return parts;
 }
 
-interface FilePage {
-  data: Record<string, unknown>;
+/** A file page's parts derived from the rules and other rows (kept per catalog generation). */
+interface FileDerived {
+  uses: UsesReport;
+  chain: string[];
+  derived: string[];
+  audit: ReturnType<typeof auditSummary>[];
+  header?: Record<string, string>;
+  rows?: { rmap: string; rows: RmapRow[] }[];
+  rmap: RmapRow[] | null;
+  diff?: Record<string, unknown>[];
   text?: { text: string; link?: string }[];
   diffError?: string;
-  isMapping: boolean;
   /** approximate bytes held */
   weight: number;
 }
@@ -106,9 +113,9 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
   const { db, config } = deps;
   const mappingText = (name: string) => deps.mappingText(name);
   // Answers per catalog generation (page-cache.ts): a search's page of rows and its facet
-  // counts by filters, sort and cursor; a file page's data by name (null: not in the catalog).
+  // counts by filters, sort and cursor; a file page's derived parts by name.
   const searches = new GenerationCache<{ files: ReturnType<typeof fileSummary>[]; nextCursor?: string; facets: FacetCounts }>(db, 2000);
-  const filePages = new GenerationCache<FilePage | null>(db, 64 * 1024 * 1024, (p) => p?.weight ?? 100);
+  const filePages = new GenerationCache<FileDerived>(db, 64 * 1024 * 1024, (p) => p.weight);
 
   router.get('/browse_db/', async (req, res) => {
     let filters: FileFilters;
@@ -178,16 +185,39 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
 
   router.get('/browse/:name', async (req, res) => {
     const { name } = req.params as Record<string, string>;
-    const page = FILE_NAME_RE.test(name) ? await filePages.get(name, () => filePage(name)) : null;
-    if (!page) return notFound(req, res, `No file named '${name}' in the catalog.`);
-    const { data, text, diffError, isMapping } = page;
-    respond(req, res, 'browse-file', { title: name, ...data, text, diffError, isMapping }, data);
+    // The row is read for every request (one lookup of a unique name) and its fields shown as
+    // they are; what the page derives from the rules and other rows is kept per generation.
+    const row = FILE_NAME_RE.test(name) ? await db.models.CatalogFile.findOne({ where: { name } }) : null;
+    if (!row) return notFound(req, res, `No file named '${name}' in the catalog.`);
+    const isMapping = row.type === 'mapping';
+    const d = await filePages.get(JSON.stringify([name, row.type, row.derivedFrom]), () => derivedParts(row));
+    const fields: Record<string, string> = {
+      ...fileInfo(row),
+      bad_reason: row.badReason ?? '',
+      marked_bad_by: row.markedBadBy,
+      marked_bad_date: iso(row.markedBadDate) ?? '',
+      catalog_link: row.catalogLink,
+    };
+    const download = `/unchecked_get/${isMapping ? 'mappings' : 'references'}/${config.observatory}/${encodeURIComponent(name)}`;
+    const data = {
+      name,
+      fields,
+      uses: d.uses,
+      derived_from_chain: d.chain,
+      derived: d.derived,
+      audit: d.audit,
+      header: d.header ?? null,
+      rmap_rows: d.rows ?? null,
+      rmap: d.rmap,
+      diff_vs_parent: d.diff ?? null,
+      download,
+    };
+    respond(req, res, 'browse-file', { title: name, ...data, text: d.text, diffError: d.diffError, isMapping }, data);
   });
 
-  /** A file page's data, for the cache (null when the catalog has no such file). */
-  const filePage = async (name: string): Promise<FilePage | null> => {
-    const row = await db.models.CatalogFile.findOne({ where: { name } });
-    if (!row) return null;
+  /** What a file page shows besides the row's own fields, for the cache. */
+  const derivedParts = async (row: CatalogFileRow): Promise<FileDerived> => {
+    const { name } = row;
     const isMapping = row.type === 'mapping';
     const [used, audit, children] = await Promise.all([
       uses(name),
@@ -201,14 +231,6 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
       const p = await db.models.CatalogFile.findOne({ where: { name: parent }, attributes: ['derivedFrom'] });
       parent = p?.derivedFrom ?? '';
     }
-    const info = fileInfo(row);
-    const fields: Record<string, string> = {
-      ...info,
-      bad_reason: row.badReason ?? '',
-      marked_bad_by: row.markedBadBy,
-      marked_bad_date: iso(row.markedBadDate) ?? '',
-      catalog_link: row.catalogLink,
-    };
     let header: Record<string, string> | undefined;
     let rows: { rmap: string; rows: RmapRow[] }[] | undefined;
     let text: { text: string; link?: string }[] | undefined;
@@ -243,23 +265,20 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
         }
       }
     }
-    const download = `/unchecked_get/${isMapping ? 'mappings' : 'references'}/${config.observatory}/${encodeURIComponent(name)}`;
-    const data = {
-      name,
-      fields,
+    const parts = {
       uses: used,
-      derived_from_chain: chain,
+      chain,
       derived: children.map((c) => c.name),
       audit: audit.rows.map(auditSummary),
-      header: header ?? null,
-      rmap_rows: rows ?? null,
+      header,
+      rows,
       rmap: isMapping && name.endsWith('.rmap') ? rmapRowsOf(name) : null,
-      diff_vs_parent: diff ?? null,
-      download,
+      diff,
+      text,
+      diffError,
     };
     // Weighed by its text and rows, roughly their bytes in memory.
-    const weight = 2 * (JSON.stringify(data).length + (text ?? []).reduce((n, p) => n + p.text.length + 40, 0));
-    return { data, text, diffError, isMapping, weight };
+    return { ...parts, weight: 2 * (JSON.stringify(parts).length + (text?.length ?? 0) * 40) };
   };
 
   const rmapRowsOf = (name: string): RmapRow[] | null => {
