@@ -1,6 +1,6 @@
 // The catalog pages: search (/browse_db/), one file (/browse/<name>) and the contexts using
 // a file (/uses/<name>).
-import { Router, type Request } from 'express';
+import { Router, type Application, type Request } from 'express';
 import { differenceToJson } from '../../crds/diff';
 import { auditRecords, CursorError, facetCounts, searchFiles, SORT_COLUMNS, type FacetCounts, type FileFilters, type SortKey } from '../../db/browse';
 import { fileInfo } from '../../db/catalog';
@@ -104,8 +104,16 @@ interface FileDerived {
   diff?: Record<string, unknown>[];
   text?: { text: string; link?: string }[];
   diffError?: string;
+  /** the rmap's rows and the mapping's text as HTML (views/partials/rmap-rows, mapping-text) */
+  rmapHtml: string | null;
+  textHtml?: string;
   /** approximate bytes held */
   weight: number;
+}
+
+/** A view (a partial) rendered to a string, as the page's own include would render it. */
+function renderView(app: Application, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html))));
 }
 
 export function catalogPagesRouter(deps: BrowseDeps): Router {
@@ -190,7 +198,7 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
     const row = FILE_NAME_RE.test(name) ? await db.models.CatalogFile.findOne({ where: { name } }) : null;
     if (!row) return notFound(req, res, `No file named '${name}' in the catalog.`);
     const isMapping = row.type === 'mapping';
-    const d = await filePages.get(JSON.stringify([name, row.type, row.derivedFrom]), () => derivedParts(row));
+    const d = await filePages.get(JSON.stringify([name, row.type, row.derivedFrom]), () => derivedParts(row, req.app));
     const fields: Record<string, string> = {
       ...fileInfo(row),
       bad_reason: row.badReason ?? '',
@@ -212,11 +220,11 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
       diff_vs_parent: d.diff ?? null,
       download,
     };
-    respond(req, res, 'browse-file', { title: name, ...data, text: d.text, diffError: d.diffError, isMapping }, data);
+    respond(req, res, 'browse-file', { title: name, ...data, text: d.text, textHtml: d.textHtml, rmapHtml: d.rmapHtml, diffError: d.diffError, isMapping }, data);
   });
 
   /** What a file page shows besides the row's own fields, for the cache. */
-  const derivedParts = async (row: CatalogFileRow): Promise<FileDerived> => {
+  const derivedParts = async (row: CatalogFileRow, app: Application): Promise<FileDerived> => {
     const { name } = row;
     const isMapping = row.type === 'mapping';
     const [used, audit, children] = await Promise.all([
@@ -265,20 +273,12 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
         }
       }
     }
-    const parts = {
-      uses: used,
-      chain,
-      derived: children.map((c) => c.name),
-      audit: audit.rows.map(auditSummary),
-      header,
-      rows,
-      rmap: isMapping && name.endsWith('.rmap') ? rmapRowsOf(name) : null,
-      diff,
-      text,
-      diffError,
-    };
-    // Weighed by its text and rows, roughly their bytes in memory.
-    return { ...parts, weight: 2 * (JSON.stringify(parts).length + (text?.length ?? 0) * 40) };
+    const rmap = isMapping && name.endsWith('.rmap') ? rmapRowsOf(name) : null;
+    // A big rmap's rows and text are a megabyte of HTML: rendered here, once per generation.
+    const [rmapHtml, textHtml] = await Promise.all([rmap && renderView(app, 'partials/rmap-rows', { rows: rmap }), text && renderView(app, 'partials/mapping-text', { text })]);
+    const parts = { uses: used, chain, derived: children.map((c) => c.name), audit: audit.rows.map(auditSummary), header, rows, rmap, diff, text, diffError };
+    // Weighed by its rows and HTML, roughly their bytes in memory.
+    return { ...parts, rmapHtml, textHtml, weight: 2 * (JSON.stringify(parts).length + (rmapHtml?.length ?? 0) + (textHtml?.length ?? 0)) };
   };
 
   const rmapRowsOf = (name: string): RmapRow[] | null => {
