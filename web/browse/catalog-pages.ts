@@ -277,8 +277,9 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
     // A big rmap's rows and text are a megabyte of HTML: rendered here, once per generation.
     const [rmapHtml, textHtml] = await Promise.all([rmap && renderView(app, 'partials/rmap-rows', { rows: rmap }), text && renderView(app, 'partials/mapping-text', { text })]);
     const parts = { uses: used, chain, derived: children.map((c) => c.name), audit: audit.rows.map(auditSummary), header, rows, rmap, diff, text, diffError };
-    // Weighed by its rows and HTML, roughly their bytes in memory.
-    return { ...parts, rmapHtml, textHtml, weight: 2 * (JSON.stringify(parts).length + (rmapHtml?.length ?? 0) + (textHtml?.length ?? 0)) };
+    // Weighed by its HTML and rows, roughly their bytes in memory (each row a few hundred).
+    const rowCount = (rmap?.length ?? 0) + (rows ?? []).reduce((n, r) => n + r.rows.length, 0);
+    return { ...parts, rmapHtml, textHtml, weight: 2 * ((rmapHtml?.length ?? 0) + (textHtml?.length ?? 0)) + 300 * rowCount + 200 * audit.rows.length + 4096 };
   };
 
   const rmapRowsOf = (name: string): RmapRow[] | null => {
