@@ -7,6 +7,7 @@ import * as m0004 from './0004-submission-results';
 import * as m0008 from './0008-affected-runs';
 import * as m0013 from './0013-web-sessions';
 import * as m0016 from './0016-browse-indexes';
+import * as m0022 from './0022-browse-filter-indexes';
 
 export interface Migration {
   name: string;
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   { name: '0008-affected-runs', ...m0008 },
   { name: '0013-web-sessions', ...m0013 },
   { name: '0016-browse-indexes', ...m0016 },
+  { name: '0022-browse-filter-indexes', ...m0022 },
 ];
