@@ -1,6 +1,6 @@
 // Latency of the browsing pages (issue #14) on a real-sized catalog.
 //
-//   bench/web [--rows N] [--seconds S] [--clients C]
+//   bench/web [--rows N] [--seconds S] [--clients C] [--keep NAME]
 //
 // Imports the real HST catalog (every context of ../shared/data/crds-cache) into a fresh
 // MariaDB database, adds N (default 1,000,000) generated reference rows, starts the web as
@@ -9,6 +9,10 @@
 // and sort variants), a file page (real mappings and generated references) and a context
 // table (the 20 newest contexts). Baseline: a static file (/static/style.css) under the same
 // load, the floor of this web on this machine. Goal: p99 < 100 ms for each page.
+// CPU per request: the web process's and MariaDB's CPU time (/proc) over the run, divided by
+// the requests answered. --keep NAME keeps the database (crds_bench_web_NAME) and its file
+// cache under ${TMPDIR}/crds-bench-web-NAME: the next run with the same NAME and --rows skips
+// the import and the row generation (minutes for 1,000,000 rows); new migrations still apply.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -19,7 +23,8 @@ import { bumpGeneration } from '../db/catalog';
 import { SHARED_DATA } from '../test/support/paths';
 import { freePorts } from '../test/support/ports';
 import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
-import { freshMysqlDatabase } from '../test/support/services';
+import { freshMysqlDatabase, type TestDatabase } from '../test/support/services';
+import { createConnection } from 'mysql2/promise';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -29,6 +34,8 @@ const opt = (name: string, fallback: number) => {
 const ROWS = opt('rows', 1_000_000);
 const SECONDS = opt('seconds', 10);
 const CLIENTS = opt('clients', 16);
+const KEEP = args.includes('--keep') ? args[args.indexOf('--keep') + 1] ?? '' : undefined;
+if (KEEP !== undefined && !/^[A-Za-z0-9_]+$/.test(KEEP)) throw new Error('--keep NAME: letters, digits and _ only');
 const INSTRUMENTS = ['acs', 'cos', 'stis', 'wfc3', 'nicmos', 'wfpc2', 'fos', 'ghrs', 'foc', 'synphot'];
 const KINDS = ['biasfile', 'darkfile', 'pfltfile', 'flshfile', 'crrejtab', 'idctab', 'dgeofile', 'mdriztab', 'oscntab', 'ccdtab', 'atodtab', 'bpixtab', 'lfltfile', 'spottab', 'xtractab', 'tdstab', 'fluxtab', 'wcptab', 'lamptab', 'disptab'];
 const STATES = ['archived', 'archived', 'archived', 'delivered', 'uploaded', 'archiving', 'submitted'];
@@ -61,14 +68,41 @@ interface Result {
   errors: number;
   seconds: number;
   latencies: number[];
+  /** CPU ms per request of the web process and of MariaDB (when its pid is known) */
+  cpu: { web: number; mariadb?: number };
 }
 
-async function load(url: string, paths: string[], clients: number, seconds: number): Promise<Result> {
+/** CPU time (ms, user + system) a process used so far, from /proc/PID/stat. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+const pids: { web?: number; mariadb?: number } = {};
+
+/** A kept database: made when missing, never dropped. */
+async function keptDatabase(name: string, reuse: boolean): Promise<TestDatabase> {
+  const server = (process.env.CRDS_TEST_MYSQL_URL ?? '').replace(/\/$/, '');
+  if (!server) throw new Error('CRDS_TEST_MYSQL_URL is not set: run through bench/web');
+  const c = await createConnection(server);
+  if (!reuse) await c.query(`DROP DATABASE IF EXISTS \`crds_bench_web_${name}\``);
+  await c.query(`CREATE DATABASE IF NOT EXISTS \`crds_bench_web_${name}\``);
+  await c.end();
+  return { url: `${server}/crds_bench_web_${name}`, drop: async () => undefined };
+}
+
+/** `clients` keep-alive clients asking for `paths` in turn for `seconds`, or until `count` requests were sent. */
+async function load(url: string, paths: string[], clients: number, seconds: number, count = Infinity): Promise<Result> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + seconds * 1000; // (with a count, no deadline)
   const target = new URL(url);
   const one = (p: string) =>
     new Promise<boolean>((resolve) => {
@@ -79,9 +113,10 @@ async function load(url: string, paths: string[], clients: number, seconds: numb
       req.on('error', () => resolve(false));
     });
   const started = performance.now();
+  const cpu0 = { web: cpuMs(pids.web), mariadb: cpuMs(pids.mariadb) };
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (performance.now() < deadline) {
+      while (Number.isFinite(count) ? next < count : performance.now() < deadline) {
         const p = paths[next++ % paths.length];
         const t0 = performance.now();
         if (!(await one(p))) errors++;
@@ -90,28 +125,45 @@ async function load(url: string, paths: string[], clients: number, seconds: numb
     }),
   );
   agent.destroy();
-  return { requests: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+  const per = (before?: number, after?: number) => (before !== undefined && after !== undefined ? (after - before) / Math.max(1, latencies.length) : undefined);
+  const cpu = { web: per(cpu0.web, cpuMs(pids.web)) ?? NaN, mariadb: per(cpu0.mariadb, cpuMs(pids.mariadb)) };
+  return { requests: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), cpu };
 }
 
 const pct = (l: number[], p: number) => l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))];
 const line = (name: string, r: Result, baseline?: Result) =>
-  `${name.padEnd(22)} ${String(Math.round(r.requests / r.seconds)).padStart(6)} req/s  p50 ${pct(r.latencies, 50).toFixed(1).padStart(6)} ms  p90 ${pct(r.latencies, 90).toFixed(1).padStart(6)} ms  p99 ${pct(r.latencies, 99).toFixed(1).padStart(6)} ms  max ${r.latencies[r.latencies.length - 1].toFixed(0)} ms  (${r.requests} requests, ${r.errors} errors)` +
+  `${name.padEnd(22)} ${String(Math.round(r.requests / r.seconds)).padStart(6)} req/s  p50 ${pct(r.latencies, 50).toFixed(1).padStart(6)} ms  p90 ${pct(r.latencies, 90).toFixed(1).padStart(6)} ms  p99 ${pct(r.latencies, 99).toFixed(1).padStart(6)} ms  max ${r.latencies[r.latencies.length - 1].toFixed(0)} ms  (${r.requests} requests, ${r.errors} errors)  CPU/request web ${r.cpu.web.toFixed(2)} ms` +
+  (r.cpu.mariadb !== undefined ? ` + MariaDB ${r.cpu.mariadb.toFixed(2)} ms` : '') +
   (baseline ? `  p99 ${(pct(r.latencies, 99) / pct(baseline.latencies, 99)).toFixed(1)}× the static file's` : '');
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-bench-web-'));
-  const target = await freshMysqlDatabase('bench_web');
+  const work = KEEP ? path.join(os.tmpdir(), `crds-bench-web-${KEEP}`) : fs.mkdtempSync(path.join(os.tmpdir(), 'crds-bench-web-'));
+  fs.mkdirSync(work, { recursive: true });
+  // What a kept database holds: its rows were made by a run with this --rows.
+  const ready = path.join(work, `ready-${ROWS}`);
+  const reuse = KEEP !== undefined && fs.existsSync(ready);
+  if (KEEP && !reuse) for (const f of fs.readdirSync(work)) if (f !== 'mariadb') fs.rmSync(path.join(work, f), { recursive: true, force: true });
+  const target = KEEP ? await keptDatabase(KEEP, reuse) : await freshMysqlDatabase('bench_web');
+  const pidFile = process.env.CRDS_BENCH_MARIADB_PIDFILE;
+  if (pidFile && fs.existsSync(pidFile)) pids.mariadb = Number(fs.readFileSync(pidFile, 'utf8'));
   let web: Awaited<ReturnType<typeof startProcess>> | undefined;
   try {
     const fileCache = path.join(work, 'file_cache');
-    const db = await openDatabase(target.url);
     let t0 = performance.now();
-    const imported = await importCache(db, { source: path.join(SHARED_DATA, 'crds-cache'), fileCache, observatory: 'hst' });
-    console.log(`HST catalog: ${imported.mappings.added} mappings, ${imported.references.added} references imported in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    t0 = performance.now();
-    await generateRows(db, ROWS);
-    const total = await db.models.CatalogFile.count();
-    console.log(`generated ${ROWS} reference rows in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${total} catalog rows`);
+    const db = await openDatabase(target.url);
+    console.log(`database ${target.url.replace(/\/\/[^@]*@/, '//')} migrated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    if (reuse) {
+      console.log(`kept catalog of an earlier run (--keep ${KEEP}): ${await db.models.CatalogFile.count()} catalog rows`);
+    } else {
+      t0 = performance.now();
+      const imported = await importCache(db, { source: path.join(SHARED_DATA, 'crds-cache'), fileCache, observatory: 'hst' });
+      console.log(`HST catalog: ${imported.mappings.added} mappings, ${imported.references.added} references imported in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      t0 = performance.now();
+      await generateRows(db, ROWS);
+      const total = await db.models.CatalogFile.count();
+      console.log(`generated ${ROWS} reference rows in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${total} catalog rows`);
+      if (KEEP) fs.writeFileSync(ready, new Date().toISOString() + '\n');
+    }
     const mappings = (await db.models.CatalogFile.findAll({ where: { type: 'mapping' }, attributes: ['name'], raw: true })).map((r) => r.name);
     const generated = (await db.models.CatalogFile.findAll({ where: { delivererUser: 'bench' }, attributes: ['name'], limit: 100, raw: true })).map((r) => r.name);
     await db.close();
@@ -125,6 +177,7 @@ async function main(): Promise<void> {
       /site on/,
       300_000,
     );
+    pids.web = web.child.pid;
     const contexts = mappings.filter((n) => /^hst_\d+\.pmap$/.test(n)).sort().slice(-20);
     const pages = {
       search: ['/browse_db/', '/browse_db/?instrument=acs', '/browse_db/?instrument=cos&filekind=darkfile', '/browse_db/?sort=name', '/browse_db/?state=delivered&sort=useafter_date', '/browse_db/?bad=bad'],
@@ -137,6 +190,9 @@ async function main(): Promise<void> {
     // Warm up: the rules index, the facet counts of each variant, the file pages' parses.
     t0 = performance.now();
     await load(url, ['/uses/hst_0729.pmap'], 1, 0.001);
+    // Every page once (its first view in a catalog generation computes what later views reuse:
+    // `first view` below), then 5 s of each kind.
+    for (const [kind, list] of Object.entries(pages)) console.log(line(`${kind}: first view`, await load(url, list, 1, 0, list.length)));
     for (const list of Object.values(pages)) await load(url, list, 4, 5);
     console.log(`warm-up ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${os.cpus().length} cpus; ${CLIENTS} clients, ${SECONDS} s each (Node clients in this process)`);
     const baseline = await load(url, ['/static/style.css'], CLIENTS, SECONDS);
@@ -147,7 +203,7 @@ async function main(): Promise<void> {
   } finally {
     await stopProcess(web);
     await target.drop();
-    fs.rmSync(work, { recursive: true, force: true });
+    if (!KEEP) fs.rmSync(work, { recursive: true, force: true });
   }
 }
 

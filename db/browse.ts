@@ -145,6 +145,49 @@ export async function searchFiles(db: Database, filters: FileFilters, options: S
 const FACET_CACHE_SIZE = 256;
 const facetCache = new WeakMap<Database, Map<string, FacetCounts>>();
 
+/** One group of the facet scan: the rows sharing these column values, and how many. */
+interface FacetGroup {
+  instrument: string;
+  filekind: string;
+  state: string;
+  type: string;
+  rejected: unknown;
+  blacklisted: unknown;
+  n: number | string;
+}
+
+/** The grouped scan (index-only on the facets index of migration 0016) of the rows matching `filters`. */
+async function facetGroups(db: Database, filters: FileFilters): Promise<FacetGroup[]> {
+  return (await db.models.CatalogFile.findAll({
+    attributes: ['instrument', 'filekind', 'state', 'type', 'rejected', 'blacklisted', [literal('COUNT(*)'), 'n']],
+    where: filterWhere(db, filters),
+    group: ['instrument', 'filekind', 'state', 'type', 'rejected', 'blacklisted'],
+    raw: true,
+  })) as unknown as FacetGroup[];
+}
+
+/** Filters on grouped columns only, with plain values, are answered from the whole catalog's groups. */
+const GROUPED: Partial<Record<keyof FileFilters, keyof FacetGroup>> = { instrument: 'instrument', filekind: 'filekind', kind: 'type', state: 'state' };
+const PLAIN = /^[a-z0-9_.-]+$/;
+
+function fromWholeCatalog(filters: FileFilters): boolean {
+  return Object.entries(filters).every(([k, v]) => (k === 'bad' ? true : GROUPED[k as keyof FileFilters] !== undefined && typeof v === 'string' && PLAIN.test(v)));
+}
+
+/**
+ * Whether a group's rows match `filters` as the database compares: MariaDB's columns compare
+ * case-insensitively and ignore trailing spaces (latin1_swedish_ci, PAD SPACE), SQLite's exactly.
+ */
+function groupMatches(db: Database, g: FacetGroup, filters: FileFilters): boolean {
+  const same = db.dialect === 'sqlite' ? (a: string, b: string) => a === b : (a: string, b: string) => a.toLowerCase().replace(/ +$/, '') === b;
+  for (const [k, column] of Object.entries(GROUPED) as [keyof FileFilters, keyof FacetGroup][]) {
+    const v = filters[k];
+    if (typeof v === 'string' && !same(String(g[column] ?? ''), v)) return false;
+  }
+  const bad = Number(g.rejected) !== 0 || Number(g.blacklisted) !== 0;
+  return filters.bad === 'bad' ? bad : filters.bad === 'ok' ? !bad : true;
+}
+
 /** Counts per instrument, type, state, kind and bad flag of the files matching `filters`. */
 export async function facetCounts(db: Database, filters: FileFilters): Promise<FacetCounts> {
   const generation = await catalogGeneration(db);
@@ -153,13 +196,9 @@ export async function facetCounts(db: Database, filters: FileFilters): Promise<F
   if (!cache) facetCache.set(db, (cache = new Map()));
   const hit = cache.get(key);
   if (hit) return hit;
-  // One grouped scan (index-only on the facets index of migration 0016), summed per facet here.
-  const groups = (await db.models.CatalogFile.findAll({
-    attributes: ['instrument', 'filekind', 'state', 'type', 'rejected', 'blacklisted', [literal('COUNT(*)'), 'n']],
-    where: filterWhere(db, filters),
-    group: ['instrument', 'filekind', 'state', 'type', 'rejected', 'blacklisted'],
-    raw: true,
-  })) as unknown as { instrument: string; filekind: string; state: string; type: string; rejected: unknown; blacklisted: unknown; n: number | string }[];
+  // A scan reads every matching row: one of the whole catalog per generation serves every
+  // filter on the facets themselves (a million rows: about a second), others scan their own.
+  const groups = fromWholeCatalog(filters) ? (await wholeCatalogGroups(db, generation)).filter((g) => groupMatches(db, g, filters)) : await facetGroups(db, filters);
   const counts: FacetCounts = { total: 0, instrument: {}, filekind: {}, state: {}, kind: {}, bad: {} };
   const add = (facet: Record<string, number>, value: string, n: number) => (facet[value] = (facet[value] ?? 0) + n);
   for (const g of groups) {
@@ -174,6 +213,18 @@ export async function facetCounts(db: Database, filters: FileFilters): Promise<F
   if (cache.size >= FACET_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   cache.set(key, counts);
   return counts;
+}
+
+const wholeCatalog = new WeakMap<Database, { generation: number; groups: Promise<FacetGroup[]> }>();
+
+/** The whole catalog's facet groups of `generation`, scanned once (concurrent callers share the scan). */
+function wholeCatalogGroups(db: Database, generation: number): Promise<FacetGroup[]> {
+  const kept = wholeCatalog.get(db);
+  if (kept && kept.generation === generation) return kept.groups;
+  const groups = facetGroups(db, {});
+  wholeCatalog.set(db, { generation, groups });
+  groups.catch(() => wholeCatalog.get(db)?.groups === groups && wholeCatalog.delete(db));
+  return groups;
 }
 
 export interface AuditFilters {

@@ -15,7 +15,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Op } from 'sequelize';
 import type { Config } from '../config';
 import type { Database } from '../db';
-import { CatalogError, DISTRIBUTION_STATES, defaultContexts } from '../db/catalog';
+import { bumpGeneration, CatalogError, DISTRIBUTION_STATES, defaultContexts } from '../db/catalog';
 import { listRuns, type RunRow } from '../db/affected-runs';
 import { CONTEXT_KINDS, setContext } from '../db/set-context';
 import type { AffectedService } from './affected-service';
@@ -191,6 +191,7 @@ export function affectedRouter(deps: AffectedRouterDeps): express.Router {
           { date: new Date(), username: req.session!.username, action: 'edit context history', filename: row.context, observatory: config.observatory, why: description, details: { id, state: row.state } },
           { transaction },
         );
+        await bumpGeneration(db, transaction); // the context's file page shows its audit trail
       });
       deps.changed?.();
       done = `Entry ${id} (${row.context}) now reads: ${description}`;

@@ -81,6 +81,9 @@ function createApp(deps: AppDeps): { app: express.Express; jsonRpc: http.Request
   const app = express();
   app.set('views', path.join(__dirname, 'views'));
   app.set('view engine', 'ejs');
+  // Compiled templates kept (Express does so only under NODE_ENV=production): compiling a page's
+  // templates cost more than rendering it. NODE_ENV=development re-reads them for editing.
+  app.set('view cache', process.env.NODE_ENV !== 'development');
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.security.trustProxy);
   app.use(securityHeaders(deps.config));

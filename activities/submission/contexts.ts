@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { certifyFile } from '../../crds/certify';
 import { MappingStore, mappingSeries } from '../../crds';
 import { newContext } from '../../crds/refactor';
-import { setDefaultContext } from '../../db/catalog';
+import { bumpGeneration, setDefaultContext } from '../../db/catalog';
 import { contextLockHolder, releaseContextLock, stillHoldsContextLock, takeContextLock } from '../../db/context-lock';
 import { findLock, lockId } from '../../db/locks';
 import { assignSerialName, submissionRecords } from '../../db/submissions';
@@ -206,6 +206,7 @@ export function createContextActivities(deps: SubmissionActivityDeps) {
         describeDifferences(generated, (n) => texts.get(n) ?? load(n));
         await db.sequelize.transaction(async (transaction) => {
           await catalogMappings(db, generated, texts, input, transaction);
+          await bumpGeneration(db, transaction);
         });
 
         const newPmap = names.get(base)!;

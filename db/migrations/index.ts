@@ -8,6 +8,7 @@ import * as m0008 from './0008-affected-runs';
 import * as m0013 from './0013-web-sessions';
 import * as m0016 from './0016-browse-indexes';
 import * as m0020 from './0020-redcat-submissions';
+import * as m0022 from './0022-browse-filter-indexes';
 import * as m0026 from './0026-login-throttle';
 
 export interface Migration {
@@ -25,5 +26,6 @@ export const migrations: Migration[] = [
   { name: '0013-web-sessions', ...m0013 },
   { name: '0016-browse-indexes', ...m0016 },
   { name: '0020-redcat-submissions', ...m0020 },
+  { name: '0022-browse-filter-indexes', ...m0022 },
   { name: '0026-login-throttle', ...m0026 },
 ];

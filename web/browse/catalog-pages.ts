@@ -1,14 +1,15 @@
 // The catalog pages: search (/browse_db/), one file (/browse/<name>) and the contexts using
 // a file (/uses/<name>).
-import { Router, type Request } from 'express';
+import { Router, type Application, type Request } from 'express';
 import { differenceToJson } from '../../crds/diff';
-import { auditRecords, CursorError, facetCounts, searchFiles, SORT_COLUMNS, type FileFilters, type SortKey } from '../../db/browse';
+import { auditRecords, CursorError, facetCounts, searchFiles, SORT_COLUMNS, type FacetCounts, type FileFilters, type SortKey } from '../../db/browse';
 import { fileInfo } from '../../db/catalog';
 import { FILE_NAME_RE } from '../../db/catalog-import';
 import type { AuditRecordRow, CatalogFileRow } from '../../db/models';
+import { GenerationCache } from './page-cache';
 import { badRequest, notFound, param, respond, wantsJson } from './respond';
 import { rmapRows, type RmapRow } from './rules-index';
-import type { BrowseDeps } from './deps';
+import type { BrowseDeps, UsesReport } from './deps';
 
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -91,10 +92,38 @@ export function linkNames(text: string, known: ReadonlySet<string>): { text: str
   return parts;
 }
 
+/** A file page's parts derived from the rules and other rows (kept per catalog generation). */
+interface FileDerived {
+  uses: UsesReport;
+  chain: string[];
+  derived: string[];
+  audit: ReturnType<typeof auditSummary>[];
+  header?: Record<string, string>;
+  rows?: { rmap: string; rows: RmapRow[] }[];
+  rmap: RmapRow[] | null;
+  diff?: Record<string, unknown>[];
+  text?: { text: string; link?: string }[];
+  diffError?: string;
+  /** the rmap's rows and the mapping's text as HTML (views/partials/rmap-rows, mapping-text) */
+  rmapHtml: string | null;
+  textHtml?: string;
+  /** approximate bytes held */
+  weight: number;
+}
+
+/** A view (a partial) rendered to a string, as the page's own include would render it. */
+function renderView(app: Application, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html))));
+}
+
 export function catalogPagesRouter(deps: BrowseDeps): Router {
   const router = Router();
   const { db, config } = deps;
   const mappingText = (name: string) => deps.mappingText(name);
+  // Answers per catalog generation (page-cache.ts): a search's page of rows and its facet
+  // counts by filters, sort and cursor; a file page's derived parts by name.
+  const searches = new GenerationCache<{ files: ReturnType<typeof fileSummary>[]; nextCursor?: string; facets: FacetCounts }>(db, 2000);
+  const filePages = new GenerationCache<FileDerived>(db, 64 * 1024 * 1024, (p) => p.weight);
 
   router.get('/browse_db/', async (req, res) => {
     let filters: FileFilters;
@@ -117,16 +146,18 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
     const after = param(req, 'after') || undefined;
     let page;
     try {
-      page = await searchFiles(db, filters, { sort, descending: order === 'desc', limit, after });
+      page = await searches.get(JSON.stringify([filters, sort, order, limit, after]), async () => {
+        const found = await searchFiles(db, filters, { sort, descending: order === 'desc', limit, after });
+        return { files: found.rows.map(fileSummary), nextCursor: found.nextCursor, facets: await facetCounts(db, filters) };
+      });
     } catch (err) {
       if (err instanceof CursorError) return badRequest(req, res, err.message);
       throw err;
     }
-    const facets = await facetCounts(db, filters);
+    const { facets, files } = page;
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query)) if (k !== 'after' && k !== 'format' && typeof v === 'string' && v) query.set(k, v);
     const next = page.nextCursor ? `/browse_db/?${new URLSearchParams([...query, ['after', page.nextCursor]]).toString()}` : null;
-    const files = page.rows.map(fileSummary);
     const sortLink = (key: string) => {
       const q = new URLSearchParams(query);
       q.delete('after');
@@ -162,8 +193,39 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
 
   router.get('/browse/:name', async (req, res) => {
     const { name } = req.params as Record<string, string>;
+    // The row is read for every request (one lookup of a unique name) and its fields shown as
+    // they are; what the page derives from the rules and other rows is kept per generation.
     const row = FILE_NAME_RE.test(name) ? await db.models.CatalogFile.findOne({ where: { name } }) : null;
     if (!row) return notFound(req, res, `No file named '${name}' in the catalog.`);
+    const isMapping = row.type === 'mapping';
+    const d = await filePages.get(JSON.stringify([name, row.type, row.derivedFrom]), () => derivedParts(row, req.app));
+    const fields: Record<string, string> = {
+      ...fileInfo(row),
+      bad_reason: row.badReason ?? '',
+      marked_bad_by: row.markedBadBy,
+      marked_bad_date: iso(row.markedBadDate) ?? '',
+      catalog_link: row.catalogLink,
+    };
+    const download = `/unchecked_get/${isMapping ? 'mappings' : 'references'}/${config.observatory}/${encodeURIComponent(name)}`;
+    const data = {
+      name,
+      fields,
+      uses: d.uses,
+      derived_from_chain: d.chain,
+      derived: d.derived,
+      audit: d.audit,
+      header: d.header ?? null,
+      rmap_rows: d.rows ?? null,
+      rmap: d.rmap,
+      diff_vs_parent: d.diff ?? null,
+      download,
+    };
+    respond(req, res, 'browse-file', { title: name, ...data, text: d.text, textHtml: d.textHtml, rmapHtml: d.rmapHtml, diffError: d.diffError, isMapping }, data);
+  });
+
+  /** What a file page shows besides the row's own fields, for the cache. */
+  const derivedParts = async (row: CatalogFileRow, app: Application): Promise<FileDerived> => {
+    const { name } = row;
     const isMapping = row.type === 'mapping';
     const [used, audit, children] = await Promise.all([
       uses(name),
@@ -177,14 +239,6 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
       const p = await db.models.CatalogFile.findOne({ where: { name: parent }, attributes: ['derivedFrom'] });
       parent = p?.derivedFrom ?? '';
     }
-    const info = fileInfo(row);
-    const fields: Record<string, string> = {
-      ...info,
-      bad_reason: row.badReason ?? '',
-      marked_bad_by: row.markedBadBy,
-      marked_bad_date: iso(row.markedBadDate) ?? '',
-      catalog_link: row.catalogLink,
-    };
     let header: Record<string, string> | undefined;
     let rows: { rmap: string; rows: RmapRow[] }[] | undefined;
     let text: { text: string; link?: string }[] | undefined;
@@ -219,22 +273,14 @@ export function catalogPagesRouter(deps: BrowseDeps): Router {
         }
       }
     }
-    const download = `/unchecked_get/${isMapping ? 'mappings' : 'references'}/${config.observatory}/${encodeURIComponent(name)}`;
-    const data = {
-      name,
-      fields,
-      uses: used,
-      derived_from_chain: chain,
-      derived: children.map((c) => c.name),
-      audit: audit.rows.map(auditSummary),
-      header: header ?? null,
-      rmap_rows: rows ?? null,
-      rmap: isMapping && name.endsWith('.rmap') ? rmapRowsOf(name) : null,
-      diff_vs_parent: diff ?? null,
-      download,
-    };
-    respond(req, res, 'browse-file', { title: name, ...data, text, diffError, isMapping }, data);
-  });
+    const rmap = isMapping && name.endsWith('.rmap') ? rmapRowsOf(name) : null;
+    // A big rmap's rows and text are a megabyte of HTML: rendered here, once per generation.
+    const [rmapHtml, textHtml] = await Promise.all([rmap && renderView(app, 'partials/rmap-rows', { rows: rmap }), text && renderView(app, 'partials/mapping-text', { text })]);
+    const parts = { uses: used, chain, derived: children.map((c) => c.name), audit: audit.rows.map(auditSummary), header, rows, rmap, diff, text, diffError };
+    // Weighed by its HTML and rows, roughly their bytes in memory (each row a few hundred).
+    const rowCount = (rmap?.length ?? 0) + (rows ?? []).reduce((n, r) => n + r.rows.length, 0);
+    return { ...parts, rmapHtml, textHtml, weight: 2 * ((rmapHtml?.length ?? 0) + (textHtml?.length ?? 0)) + 300 * rowCount + 200 * audit.rows.length + 4096 };
+  };
 
   const rmapRowsOf = (name: string): RmapRow[] | null => {
     try {

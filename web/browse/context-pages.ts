@@ -6,7 +6,9 @@ import { Op } from 'sequelize';
 import { differenceToJson, removeBoring } from '../../crds/diff';
 import { defaultContexts } from '../../db/catalog';
 import { FILE_NAME_RE } from '../../db/catalog-import';
+import { GenerationCache } from './page-cache';
 import { badRequest, notFound, param, respond } from './respond';
+import type { ContextTableRow } from './rules-index';
 import type { BrowseDeps } from './deps';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -56,19 +58,24 @@ export function contextPagesRouter(deps: BrowseDeps): Router {
     respond(req, res, 'all-contexts', { title: 'All contexts', contexts, defaults }, { defaults, contexts });
   });
 
+  // A context's table per catalog generation (page-cache.ts): a 404's reason, or the table.
+  const tables = new GenerationCache<{ missing: string } | { table: ContextTableRow[]; instruments: string[]; total: number }>(db, 500);
+
   router.get('/context_table/:pmap', async (req, res) => {
     const { pmap } = req.params as Record<string, string>;
-    if (!FILE_NAME_RE.test(pmap) || !pmap.endsWith('.pmap') || !(await deps.isCatalogued(pmap))) {
-      return notFound(req, res, `No context named '${pmap}' in the catalog.`);
-    }
-    let table;
-    try {
-      table = deps.index.contextTable(pmap);
-    } catch (err) {
-      return notFound(req, res, `The rules of context '${pmap}' cannot be loaded: ${(err as Error).message}`);
-    }
-    const instruments = [...new Set(table.map((r) => r.instrument))];
-    const total = table.reduce((n, r) => n + r.references, 0);
+    if (!FILE_NAME_RE.test(pmap) || !pmap.endsWith('.pmap')) return notFound(req, res, `No context named '${pmap}' in the catalog.`);
+    const answer = await tables.get(pmap, async () => {
+      if (!(await deps.isCatalogued(pmap))) return { missing: `No context named '${pmap}' in the catalog.` };
+      let table;
+      try {
+        table = deps.index.contextTable(pmap);
+      } catch (err) {
+        return { missing: `The rules of context '${pmap}' cannot be loaded: ${(err as Error).message}` };
+      }
+      return { table, instruments: [...new Set(table.map((r) => r.instrument))], total: table.reduce((n, r) => n + r.references, 0) };
+    });
+    if ('missing' in answer) return notFound(req, res, answer.missing);
+    const { table, instruments, total } = answer;
     respond(req, res, 'context-table', { title: `Context ${pmap}`, pmap, table, instruments, total, scripts: ['/static/browse.js'] }, { context: pmap, instruments, rows: table, references: total });
   });
 

@@ -2,7 +2,7 @@
 // contexts whose closure, pmap → imaps → rmaps → references, holds it), an rmap's rows, and a
 // context's table of instruments × types. CRDS names are immutable, so everything derived
 // from a mapping is kept for the process's life; a new context only adds its own links.
-import { isSpecialValue, pyStr, type PipelineContext, type PyCall, type PyValue, type ReferenceMapping } from '../../crds';
+import { isSpecialValue, MappingStore, pyStr, type PipelineContext, type PyCall, type PyValue, type ReferenceMapping } from '../../crds';
 import type { RawEntry, Selector, Terminal } from '../../crds/selectors';
 import type { RulesCache } from '../catalog-view';
 
@@ -81,14 +81,22 @@ export class RulesIndex {
   private readonly indexed = new Set<string>();
   private readonly tables = new Map<string, ContextTableRow[]>();
   private building?: Promise<void>;
+  /**
+   * A store of its own for reading names: what it parses is dropped after each context, so
+   * indexing every context of a site does not keep every mapping's parse (on the real HST
+   * site ~600 MB of heap, whose collections then stole a fifth of the web's CPU).
+   */
+  private readonly scratch: MappingStore;
 
-  constructor(private readonly rules: RulesCache) {}
+  constructor(private readonly rules: RulesCache) {
+    this.scratch = new MappingStore(rules.store.mappingsDir, { ignoreChecksum: rules.store.ignoreChecksum });
+  }
 
   /** The names a mapping names directly (rmaps: references, without N/A and OMIT). */
   childrenOf(name: string): string[] {
     let kids = this.children.get(name);
     if (!kids) {
-      const m = this.rules.mapping(name);
+      const m = name.endsWith('.pmap') ? this.scratch.loadContext(name) : this.scratch.load(name);
       kids = m.kind === 'rmap' ? astReferenceNames(m.ast.selector) : [...m.selections.values()].filter((v) => !isSpecialValue(v));
       this.children.set(name, kids);
     }
@@ -122,6 +130,7 @@ export class RulesIndex {
         } catch {
           this.indexed.add(pmap);
         }
+        this.scratch.clear();
         await new Promise((resolve) => setImmediate(resolve));
       }
     })().finally(() => (this.building = undefined));
