@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config';
 import type { Database, Dialect } from '../db';
-import { bumpGeneration } from '../db/catalog';
+import { bumpGenerationPast, catalogGeneration } from '../db/catalog';
 import { ForeignDumpError, loadForeignDump } from '../db/portable-load';
 import { dumpDatabase, dumpFileName, loadDatabase } from '../db/dump';
 import { redact } from '../config';
@@ -247,6 +247,7 @@ export async function restoreDatabase(db: Database, config: Config, dir: string)
   }
   const dump = path.join(dir, manifest.database.path);
   if (!(await matches(dump, manifest.database))) throw ApplicationFailure.nonRetryable(`the dump ${dump} does not match its manifest entry`, 'CorruptBackup');
+  const before = await catalogGeneration(db);
   if (manifest.dialect === db.dialect) await loadDatabase(config.databaseUrl, db.dialect, dump);
   else {
     // The other dialect's dump (a dev site on SQLite mirroring ops on MariaDB): row by row.
@@ -257,8 +258,8 @@ export async function restoreDatabase(db: Database, config: Config, dir: string)
       throw err;
     }
   }
-  // Every web process reloads its view of the catalog.
-  await bumpGeneration(db);
+  // Every web process reloads its view of the catalog, whatever generation the dump held.
+  await bumpGenerationPast(db, before);
   return { bytes: manifest.database.size };
 }
 

@@ -114,6 +114,15 @@ export async function bumpGeneration(db: Database, transaction?: Transaction): P
   await nextCounter(db, GENERATION, transaction);
 }
 
+/**
+ * After the whole database was replaced (a restore): the generation moves past both the one
+ * before (pages the webs cached under it) and the restored one, so no cached page is reused.
+ */
+export async function bumpGenerationPast(db: Database, before: number): Promise<void> {
+  const restored = await catalogGeneration(db);
+  await db.models.NameCounter.upsert({ name: GENERATION, counter: Math.max(before, restored) + 1 });
+}
+
 /** A number that changes whenever a writer changed files, contexts or bad flags. */
 export async function catalogGeneration(db: Database): Promise<number> {
   const row = await db.models.NameCounter.findByPk(GENERATION);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { BackupSummary, BackupManifest } from '../../activities/backup';
 import type { RestoreResult } from '../../workflows/operations';
 import { digestFile, walkFiles } from '../../activities/ops-files';
+import { catalogGeneration } from '../../db/catalog';
 import { crds, run } from '../jsonrpc/site';
 import { REPO_ROOT } from '../support/paths';
 import { uniqueName } from '../support/services';
@@ -72,6 +73,7 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     expect(failure).toMatch(/references missing \(.*z1r1943el_1dx\.fits/);
     expect((await fetch(`${restored.url}/`)).status).toBe(503);
 
+    const generations = [await catalogGeneration(restored.db), await catalogGeneration(origin.db)];
     const result = await restored.client.workflow.execute<(i: object) => Promise<RestoreResult>>('restoreWorkflow', {
       taskQueue: restored.config.temporal.taskQueue,
       workflowId: uniqueName('restore'),
@@ -85,6 +87,8 @@ describe.each([['MariaDB', 'mysql' as const], ['SQLite', 'sqlite' as const]])('b
     for (const until = Date.now() + 5000; Date.now() < until && status !== 200; await new Promise((r) => setTimeout(r, 200))) status = (await fetch(`${restored.url}/`)).status;
     expect(status).toBe(200);
     expect(await tableRows(restored.db)).toEqual(await tableRows(origin.db));
+    // Past the site's own generation and the dump's: no page a web cached before is served again.
+    expect(await catalogGeneration(restored.db)).toBe(Math.max(...generations) + 1);
     expect(await siteFiles(restored.config)).toEqual(await siteFiles(origin.config));
   });
 
