@@ -181,25 +181,35 @@ export async function createBackup(db: Database, config: Config, name: string): 
   fs.mkdirSync(partial, { recursive: true });
 
   const dumpPath = dumpFileName(db.dialect);
-  await dumpDatabase(config.databaseUrl, db.dialect, path.join(partial, dumpPath));
-  const database = { path: dumpPath, ...(await digestFile(path.join(partial, dumpPath))) };
-  let bytes = database.size;
+  // The dump runs in its own process (or SQLite's backup thread) while the folders are copied.
+  const dumping = dumpDatabase(config.databaseUrl, db.dialect, path.join(partial, dumpPath));
+  dumping.catch(() => undefined); // awaited below, after the copy (or on its failure)
+  let bytes = 0;
   const files: ManifestEntry[] = [];
   const makeParent = parentMaker();
-  for (const folder of backedUpFolders(config)) {
-    for (const rel of walkFiles(folder.live, (r) => r.startsWith('.'))) {
-      const as = `${folder.as}/${rel}`;
-      let digest: FileDigest;
-      try {
-        digest = await copyHashed(path.join(folder.live, rel), path.join(partial, as), makeParent);
-      } catch (err) {
-        // A staged delivery renamed away while copying: the next backup has it.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
+  try {
+    await copyFolders();
+  } finally {
+    await dumping;
+  }
+  const database = { path: dumpPath, ...(await digestFile(path.join(partial, dumpPath))) };
+  bytes += database.size;
+  async function copyFolders(): Promise<void> {
+    for (const folder of backedUpFolders(config)) {
+      for (const rel of walkFiles(folder.live, (r) => r.startsWith('.'))) {
+        const as = `${folder.as}/${rel}`;
+        let digest: FileDigest;
+        try {
+          digest = await copyHashed(path.join(folder.live, rel), path.join(partial, as), makeParent);
+        } catch (err) {
+          // A staged delivery renamed away while copying: the next backup has it.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+        files.push({ path: as, ...digest });
+        bytes += digest.size;
+        if (files.length % 200 === 0) heartbeat({ files: files.length, bytes });
       }
-      files.push({ path: as, ...digest });
-      bytes += digest.size;
-      if (files.length % 200 === 0) heartbeat({ files: files.length, bytes });
     }
   }
   const configEntry = 'config/site.json';

@@ -1,7 +1,7 @@
 // The operations flows (the original's nightly cron job, restore_server and mirror_server):
 // each step an activity, reported; progress a query (`progress`) that ops/backup, ops/restore
 // and ops/mirror follow in the terminal. Deterministic code only.
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities, BackupSummary, RestoreFilesResult } from '../activities/backup';
 import type { MaintenanceActivities } from '../activities/maintenance-mode';
 import type { MirrorActivities, MirrorEntry } from '../activities/mirror';
@@ -126,10 +126,21 @@ export interface RestoreResult {
 async function restoreSteps(progress: OpsProgress, dir: string, name: string, input: RestoreInput, reason: string): Promise<RestoreResult> {
   progress.phase = 'maintenance';
   await quick.enterMaintenance({ reason, workflowId: workflowInfo().workflowId });
-  progress.phase = 'database';
-  await acts.restoreDatabase({ dir });
-  progress.phase = 'files';
-  const files = await acts.restoreFiles({ dir, referencesFrom: input.referencesFrom });
+  let files: RestoreFilesResult;
+  if (patched('restore-database-and-files-at-once')) {
+    // The dump loads in the database's own process while the files are copied and verified;
+    // both end (failed or not) before the restore goes on or reports.
+    progress.phase = 'database and files';
+    const [database, copied] = await Promise.allSettled([acts.restoreDatabase({ dir }), acts.restoreFiles({ dir, referencesFrom: input.referencesFrom })]);
+    if (database.status === 'rejected') throw database.reason;
+    if (copied.status === 'rejected') throw copied.reason;
+    files = copied.value;
+  } else {
+    progress.phase = 'database';
+    await acts.restoreDatabase({ dir });
+    progress.phase = 'files';
+    files = await acts.restoreFiles({ dir, referencesFrom: input.referencesFrom });
+  }
   progress.filesDone = files.restored + files.verified;
   if (files.failed.length || files.missing.length) {
     // The site stays closed: serving a catalog whose files are not all there is worse.
