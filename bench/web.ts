@@ -1,6 +1,6 @@
 // Latency of the browsing pages (issue #14) on a real-sized catalog.
 //
-//   bench/web [--rows N] [--seconds S] [--clients C] [--keep NAME]
+//   bench/web [--rows N] [--seconds S] [--clients C] [--keep NAME] [--web-processes N]
 //
 // Imports the real HST catalog (every context of ../shared/data/crds-cache) into a fresh
 // MariaDB database, adds N (default 1,000,000) generated reference rows, starts the web as
@@ -34,6 +34,8 @@ const opt = (name: string, fallback: number) => {
 const ROWS = opt('rows', 1_000_000);
 const SECONDS = opt('seconds', 10);
 const CLIENTS = opt('clients', 16);
+/** Web processes sharing the port (CRDS_WEB_PROCESSES), as a site on this many cores would run. */
+const WEB_PROCESSES = opt('web-processes', 1);
 const KEEP = args.includes('--keep') ? args[args.indexOf('--keep') + 1] ?? '' : undefined;
 if (KEEP !== undefined && !/^[A-Za-z0-9_]+$/.test(KEEP)) throw new Error('--keep NAME: letters, digits and _ only');
 const INSTRUMENTS = ['acs', 'cos', 'stis', 'wfc3', 'nicmos', 'wfpc2', 'fos', 'ghrs', 'foc', 'synphot'];
@@ -72,12 +74,19 @@ interface Result {
   cpu: { web: number; mariadb?: number };
 }
 
-/** CPU time (ms, user + system) a process used so far, from /proc/PID/stat. */
+/** CPU time (ms, user + system) a process and its children (the web's cluster workers) used so far, from /proc. */
 function cpuMs(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    let children: number[] = [];
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // no children listing on this kernel: the process alone
+    }
+    const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
   } catch {
     return undefined;
   }
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
     buildOnce();
     web = await startProcess(
       'ops/serve web',
-      { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: target.url, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      { CRDS_OBSERVATORY: 'hst', CRDS_USECASE: 'local', CRDS_DATABASE_URL: target.url, CRDS_FILE_CACHE: fileCache, CRDS_SERVER_FILES: path.join(work, 'server_files'), PORT: String(port), CRDS_SITE_URL: url, TEMPORAL_ADDRESS: '127.0.0.1:1', CRDS_WEB_PROCESSES: String(WEB_PROCESSES) },
       /site on/,
       300_000,
     );
@@ -189,10 +198,15 @@ async function main(): Promise<void> {
     };
     // Warm up: the rules index, the facet counts of each variant, the file pages' parses.
     t0 = performance.now();
-    await load(url, ['/uses/hst_0729.pmap'], 1, 0.001);
+    // Each load opens new connections, which the cluster's primary hands out in turn: one pass per
+    // web process warms every process (each keeps its own caches and rules index).
+    for (let w = 0; w < WEB_PROCESSES; w++) await load(url, ['/uses/hst_0729.pmap'], 1, 0.001);
     // Every page once (its first view in a catalog generation computes what later views reuse:
-    // `first view` below), then 5 s of each kind.
-    for (const [kind, list] of Object.entries(pages)) console.log(line(`${kind}: first view`, await load(url, list, 1, 0, list.length)));
+    // `first view` below, from the first process), then 5 s of each kind.
+    for (const [kind, list] of Object.entries(pages)) {
+      console.log(line(`${kind}: first view`, await load(url, list, 1, 0, list.length)));
+      for (let w = 1; w < WEB_PROCESSES; w++) await load(url, list, 1, 0, list.length);
+    }
     for (const list of Object.values(pages)) await load(url, list, 4, 5);
     console.log(`warm-up ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${os.cpus().length} cpus; ${CLIENTS} clients, ${SECONDS} s each (Node clients in this process)`);
     const baseline = await load(url, ['/static/style.css'], CLIENTS, SECONDS);
