@@ -34,6 +34,17 @@ export function byteRange(header: string | undefined, size: number): { start: nu
 const CHUNK_BYTES = 1 << 20;
 
 /**
+ * 1 MiB buffers kept between downloads: allocating two per download (even of a small file)
+ * made external memory churn, and the collections it set off delayed every other request.
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 8;
+const takeBuffer = (): Buffer => spareBuffers.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+const giveBack = (buffers: Buffer[]): void => {
+  for (const b of buffers) if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(b);
+};
+
+/**
  * Writes bytes [start, end] of `file` to `res` through two 1 MiB buffers used in turn, each
  * refilled once the socket has taken its last contents. A read stream allocates a buffer per
  * read instead, and on the web's heap the garbage collections that allocation triggers took a
@@ -42,10 +53,12 @@ const CHUNK_BYTES = 1 << 20;
 export async function sendRange(file: string, start: number, end: number, res: ServerResponse): Promise<void> {
   const handle = await fs.promises.open(file, 'r');
   const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  // A range within one chunk needs one buffer; the second is taken only for longer ones.
+  const buffers = [takeBuffer(), ...(end - start + 1 > CHUNK_BYTES ? [takeBuffer()] : [])];
+  let reusable = false;
   try {
-    const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
     const taken: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
-    for (let pos = start, i = 0; pos <= end; i ^= 1) {
+    for (let pos = start, i = 0; pos <= end; i = (i + 1) % buffers.length) {
       await Promise.race([taken[i], closed]);
       if (res.destroyed) return; // the client went away
       const { bytesRead } = await handle.read(buffers[i]!, 0, Math.min(CHUNK_BYTES, end - pos + 1), pos);
@@ -55,9 +68,12 @@ export async function sendRange(file: string, start: number, end: number, res: S
       pos += bytesRead;
     }
     await Promise.race([Promise.all(taken), closed]);
+    // Only a buffer the socket has finished with may serve the next download.
+    reusable = !res.destroyed;
     if (!res.destroyed) res.end();
   } finally {
     await handle.close();
+    if (reusable) giveBack(buffers);
   }
 }
 
