@@ -16,8 +16,8 @@ import type { Database } from '../db';
 import { redcatRecord, redcatRecords, saveRedcatRecord, type RedcatRecord, type RedcatValue } from '../db/redcat';
 import { requireLogin } from './accounts';
 import { sendSiteMail } from './site-mail';
-import { BATCH_FORM_DEFAULTS, batchRequest, checkboxOf, formOf, renderBatchPage, type Form } from './submit';
-import { SubmissionRefused, type StartSubmission } from './submission-types';
+import { BATCH_FORM_DEFAULTS, batchRequest, checkboxOf, formOf, startOrRefuse, renderBatchPage, type Form } from './submit';
+import { type StartSubmission } from './submission-types';
 import type { UploadFolders } from './upload-files';
 
 export const REDCAT_DESCRIPTION_FILE = path.join(REPO_ROOT, 'config', 'redcat_description.yml');
@@ -160,14 +160,9 @@ export function redcatRouter(deps: RedcatDeps): express.Router {
     if (checked.refusal !== undefined) return refuse(checked.refusal, checked.status);
     const redcat = checkRedcatFields(await served(), form, checked.request.lock.instrument);
     if ('refusal' in redcat) return refuse(redcat.refusal);
-    let resultsId: string;
-    let location: string;
-    try {
-      ({ resultsId, location } = await deps.startSubmission(checked.request));
-    } catch (err) {
-      if (err instanceof SubmissionRefused) return refuse(err.message);
-      throw err;
-    }
+    const started = await startOrRefuse(deps.startSubmission, checked.request, refuse);
+    if (!started) return;
+    const { resultsId, location } = started;
     const { request } = checked;
     const { record, created } = await saveRedcatRecord(db, {
       observatory: config.observatory,

@@ -13,9 +13,9 @@ import { defaultContexts } from '../db/catalog';
 import { lockId } from '../db/locks';
 import { MappingStore } from '../crds';
 import { requireLogin } from './accounts';
-import { formOf, NO_LOCK, submitterLock, type Form } from './submit';
+import { formOf, startOrRefuse, NO_LOCK, submitterLock, type Form } from './submit';
 import { submissionFields } from './submit-simple';
-import { SubmissionRefused, type StartSubmission, type SubmissionRequest } from './submission-types';
+import { type StartSubmission, type SubmissionRequest } from './submission-types';
 
 export interface RefactorKindsDeps {
   config: Config;
@@ -114,13 +114,8 @@ export function refactorKindsRouter(deps: RefactorKindsDeps): express.Router {
         ...(which === 'create' ? { rmaps: names } : { references: names }),
         jpollKey: req.session!.jpollKey,
       };
-      try {
-        const started = await deps.startSubmission(request);
-        res.redirect(302, started.location);
-      } catch (err) {
-        if (err instanceof SubmissionRefused) return refuse(err.message);
-        throw err;
-      }
+      const started = await startOrRefuse(deps.startSubmission, request, refuse);
+      if (started) res.redirect(302, started.location);
     });
   }
   return router;

@@ -8,10 +8,10 @@ import express, { type Request, type Response } from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
 import { requireLogin } from './accounts';
-import { batchRequest, CHANGE_LEVELS, checkboxOf, contextChoice, CREATOR, DESCRIPTION, formOf, submitterLock, type Form } from './submit';
+import { batchRequest, CHANGE_LEVELS, checkboxOf, contextChoice, CREATOR, DESCRIPTION, formOf, startOrRefuse, submitterLock, type Form } from './submit';
 import { listIngested, type UploadFolders } from './upload-files';
 import { UPLOAD_CHUNK_SIZE } from './uploads';
-import { SubmissionRefused, type ChangeLevel, type StartSubmission } from './submission-types';
+import { type ChangeLevel, type StartSubmission } from './submission-types';
 
 export interface SimpleSubmitDeps {
   config: Config;
@@ -93,13 +93,8 @@ export function simpleSubmitRouter(deps: SimpleSubmitDeps): express.Router {
         autoRename: kind === 'reference' && checkboxOf(form.auto_rename),
         ...(kind === 'mapping' ? { generateContexts } : {}),
       };
-      try {
-        const started = await deps.startSubmission(request);
-        res.redirect(302, started.location);
-      } catch (err) {
-        if (err instanceof SubmissionRefused) return refuse(err.message);
-        throw err;
-      }
+      const started = await startOrRefuse(deps.startSubmission, request, refuse);
+      if (started) res.redirect(302, started.location);
     });
   }
   return router;

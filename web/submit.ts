@@ -97,6 +97,21 @@ export const BATCH_FORM_DEFAULTS: Form = { pmap_mode: 'pmap_edit', change_level:
  * original's batch_submit_references_post checks): the request for the workflow's starter,
  * or the refusal to show in the form's error_message div.
  */
+/**
+ * Starts a submission from a checked request. A refusal at the start (SubmissionRefused: a
+ * second submission on the same channel, the workflow service refusing) is shown by `refuse`
+ * and undefined returned; any other failure propagates.
+ */
+export async function startOrRefuse<R>(start: (request: R) => ReturnType<StartSubmission>, request: R, refuse: (message: string) => unknown): Promise<Awaited<ReturnType<StartSubmission>> | undefined> {
+  try {
+    return await start(request);
+  } catch (err) {
+    if (!(err instanceof SubmissionRefused)) throw err;
+    await refuse(err.message);
+    return undefined;
+  }
+}
+
 export async function batchRequest(
   deps: Pick<SubmitDeps, 'config' | 'db' | 'folders'>,
   req: Request,
@@ -161,13 +176,8 @@ export function submitRouter(deps: SubmitDeps): express.Router {
     if (!deps.startSubmission) return refuse('The submission workflow is not available on this server yet.', 503);
     const checked = await batchRequest(deps, req, form);
     if (checked.refusal !== undefined) return refuse(checked.refusal, checked.status);
-    try {
-      const started = await deps.startSubmission(checked.request);
-      res.redirect(302, started.location);
-    } catch (err) {
-      if (err instanceof SubmissionRefused) return refuse(err.message);
-      throw err;
-    }
+    const started = await startOrRefuse(deps.startSubmission, checked.request, refuse);
+    if (started) res.redirect(302, started.location);
   });
 
   // The client opens a channel (no trailing slash; both are served) before uploading; the
