@@ -21,9 +21,24 @@ wait_for_port() {
   return 1
 }
 
-# free_port: a TCP port nobody listens on right now.
+# free_port [N]: N (default 1) distinct TCP ports nobody listens on right now, on one line
+# (all are held open until every one is chosen, so they cannot repeat).
 free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node -e 'const net=require("net");const n=Number(process.argv[1]||1);const ss=[];
+    const next=()=>{if(ss.length===n){console.log(ss.map((s)=>s.address().port).join(" "));ss.forEach((s)=>s.close());return}
+      const s=net.createServer();ss.push(s);s.listen(0,"127.0.0.1",next)};next()' "${1:-1}"
+}
+
+# wait_for_service PIDFILE HOST PORT SECONDS: until something accepts TCP connections there;
+# fails at once if the process recorded in PIDFILE has ended (a port taken meanwhile, say).
+wait_for_service() {
+  local pidfile=$1 host=$2 port=$3 seconds=$4 i
+  for ((i = 0; i < seconds * 5; i++)); do
+    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+    alive "$pidfile" || return 1
+    sleep 0.2
+  done
+  return 1
 }
 
 # alive PIDFILE: the recorded process is running.

@@ -58,9 +58,22 @@ export class CatalogView {
     private readonly refreshMs = 1000,
   ) {}
 
-  /** The current snapshot: cached, re-checked against the catalog generation when stale. */
+  /**
+   * The current snapshot: cached, re-checked against the catalog generation at most every
+   * refreshMs. Past half that age the check starts in the background while the snapshot is
+   * still answered, so on a busy site no request waits for the generation query (on the thread
+   * pool that downloads and uploads also use) and none sees a snapshot older than refreshMs.
+   */
   current(): Promise<CatalogSnapshot> {
-    if (this.snapshot && Date.now() - this.checkedAt < this.refreshMs) return Promise.resolve(this.snapshot);
+    const age = Date.now() - this.checkedAt;
+    if (this.snapshot && age < this.refreshMs) {
+      if (age >= this.refreshMs / 2 && !this.pending) this.check().catch(() => undefined); // the next request retries
+      return Promise.resolve(this.snapshot);
+    }
+    return this.check();
+  }
+
+  private check(): Promise<CatalogSnapshot> {
     this.pending ??= this.refresh().finally(() => (this.pending = undefined));
     return this.pending;
   }
