@@ -35,7 +35,7 @@ import { multipart, WebSession } from '../test/web/web-session';
 import { generateHeaders } from '../ops/commands/gen-datasets';
 import { REPO_ROOT } from '../test/support/paths';
 import { freePorts } from '../test/support/ports';
-import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
+import { buildOnce, processTree, startProcess, stopProcess } from '../test/support/processes';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -52,33 +52,15 @@ const CONTEXT = 'hst_0002.pmap';
 
 /** Web processes (CRDS_WEB_PROCESSES, default 1 as in ops/run). */
 const WEB_PROCESSES = Number(process.env.CRDS_WEB_PROCESSES ?? 1);
-const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 /** RSS of a process and all its descendants (a cluster primary and its web processes). */
-const rss = (pid: number): number => {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+const rss = (pid: number): number =>
+  processTree(pid).reduce((sum, p) => {
     try {
-      // The fields after the command's closing parenthesis: state, then the parent's pid.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      return sum + Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
     } catch {
-      // gone meanwhile
+      return sum; // gone meanwhile
     }
-  }
-  let total = 0;
-  for (const todo = [pid]; todo.length; ) {
-    const p = todo.pop()!;
-    try {
-      total += rssOf(p);
-    } catch {
-      // gone meanwhile
-    }
-    todo.push(...(children.get(p) ?? []));
-  }
-  return total;
-};
+  }, 0);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
 async function main(): Promise<void> {
@@ -221,7 +203,6 @@ async function main(): Promise<void> {
       return { ok: true, detail: '' };
     };
 
-    // Unloaded: one client, best references only.
     // Unloaded: the same best-references clients, paced as in the mix, with nothing else for a
     // minute. One client calling back to back is also shown: both ends then stay awake, so its
     // p50 is a fifth of a paced call's (on this VM a call arriving at an idle process pays its

@@ -22,7 +22,7 @@ import { importCache } from '../db/catalog-import';
 import { bumpGeneration } from '../db/catalog';
 import { SHARED_DATA } from '../test/support/paths';
 import { freePorts } from '../test/support/ports';
-import { buildOnce, startProcess, stopProcess } from '../test/support/processes';
+import { buildOnce, processTree, startProcess, stopProcess } from '../test/support/processes';
 import { freshMysqlDatabase, type TestDatabase } from '../test/support/services';
 import { createConnection } from 'mysql2/promise';
 
@@ -74,19 +74,26 @@ interface Result {
   cpu: { web: number; mariadb?: number };
 }
 
-/** CPU time (ms, user + system) a process and its children (the web's cluster workers) used so far, from /proc. */
+/** CPU time (ms, user + system) one process used so far, from /proc/PID/stat. */
+const ownCpuMs = (pid: number): number => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+};
+
+/** CPU time (ms) a process and its descendants (the web's cluster workers) used so far; undefined once it is gone. */
 function cpuMs(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    let children: number[] = [];
-    try {
-      children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      // no children listing on this kernel: the process alone
-    }
-    const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
-    return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
+    const own = ownCpuMs(pid);
+    return processTree(pid)
+      .slice(1)
+      .reduce((sum, child) => {
+        try {
+          return sum + ownCpuMs(child);
+        } catch {
+          return sum; // gone meanwhile
+        }
+      }, own);
   } catch {
     return undefined;
   }

@@ -16,8 +16,8 @@ import type { Database } from '../db';
 import { redcatRecord, redcatRecords, saveRedcatRecord, type RedcatRecord, type RedcatValue } from '../db/redcat';
 import { requireLogin } from './accounts';
 import { sendSiteMail } from './site-mail';
-import { BATCH_FORM_DEFAULTS, batchRequest, checkboxOf, formOf, startOrRefuse, renderBatchPage, type Form } from './submit';
-import { type StartSubmission } from './submission-types';
+import { BATCH_FORM_DEFAULTS, batchRequest, checkboxOf, formOf, renderBatchPage, startOrRefuse, type Form } from './submit';
+import type { StartSubmission } from './submission-types';
 import type { UploadFolders } from './upload-files';
 
 export const REDCAT_DESCRIPTION_FILE = path.join(REPO_ROOT, 'config', 'redcat_description.yml');

@@ -13,9 +13,9 @@ import { defaultContexts } from '../db/catalog';
 import { lockId } from '../db/locks';
 import { MappingStore } from '../crds';
 import { requireLogin } from './accounts';
-import { formOf, startOrRefuse, NO_LOCK, submitterLock, type Form } from './submit';
+import { formOf, NO_LOCK, startOrRefuse, submitterLock, type Form } from './submit';
 import { submissionFields } from './submit-simple';
-import { type StartSubmission, type SubmissionRequest } from './submission-types';
+import type { StartSubmission, SubmissionRequest } from './submission-types';
 
 export interface RefactorKindsDeps {
   config: Config;

@@ -11,7 +11,7 @@ import { requireLogin } from './accounts';
 import { batchRequest, CHANGE_LEVELS, checkboxOf, contextChoice, CREATOR, DESCRIPTION, formOf, startOrRefuse, submitterLock, type Form } from './submit';
 import { listIngested, type UploadFolders } from './upload-files';
 import { UPLOAD_CHUNK_SIZE } from './uploads';
-import { type ChangeLevel, type StartSubmission } from './submission-types';
+import type { ChangeLevel, StartSubmission } from './submission-types';
 
 export interface SimpleSubmitDeps {
   config: Config;

@@ -93,11 +93,6 @@ export async function renderBatchPage(
 export const BATCH_FORM_DEFAULTS: Form = { pmap_mode: 'pmap_edit', change_level: 'SEVERE', auto_rename: 'True', compare_old_reference: 'True' };
 
 /**
- * Checks a posted batch form against the session's user, lock, group and ingest folder (the
- * original's batch_submit_references_post checks): the request for the workflow's starter,
- * or the refusal to show in the form's error_message div.
- */
-/**
  * Starts a submission from a checked request. A refusal at the start (SubmissionRefused: a
  * second submission on the same channel, the workflow service refusing) is shown by `refuse`
  * and undefined returned; any other failure propagates.
@@ -112,6 +107,11 @@ export async function startOrRefuse<R>(start: (request: R) => ReturnType<StartSu
   }
 }
 
+/**
+ * Checks a posted batch form against the session's user, lock, group and ingest folder (the
+ * original's batch_submit_references_post checks): the request for the workflow's starter,
+ * or the refusal to show in the form's error_message div.
+ */
 export async function batchRequest(
   deps: Pick<SubmitDeps, 'config' | 'db' | 'folders'>,
   req: Request,

@@ -1,6 +1,7 @@
 // Starts the project's real processes (worker, web) as child processes, the way ops/run
 // does, so tests can kill them with SIGKILL and start them again.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './paths';
 
@@ -19,6 +20,20 @@ export function buildOnce(): void {
   const r = spawnSync(path.join(REPO_ROOT, 'ops', 'build'), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ops/build failed: ${r.stderr}`);
   built = true;
+}
+
+/**
+ * A process and all its descendants (a cluster primary and its web processes), from the
+ * kernel's children lists; a process gone meanwhile is left out.
+ */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone, or no children listing on this kernel: the process alone
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
 
 /**
